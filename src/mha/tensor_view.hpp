@@ -1,0 +1,49 @@
+// Non-owning views of the caller's arrays, as they cross into the library.
+//
+// A view records the data pointer, the number of elements actually provided
+// and the shape the caller claims; validation checks that the two agree before
+// any element is read. Shapes are row-major (last dimension contiguous).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace mha
+{
+using shape_t = std::vector<std::size_t>;
+
+struct float_tensor_view
+{
+    const float* data = nullptr;
+    std::size_t length = 0;
+    shape_t shape;
+};
+
+enum class mask_kind
+{
+    none,
+    // One byte per element, nonzero = masked out (PyTorch's polarity for bool masks).
+    boolean,
+    // float32 added to the scaled scores (-inf masks out).
+    additive,
+};
+
+struct mask_tensor_view
+{
+    mask_kind kind = mask_kind::none;
+    const void* data = nullptr;
+    std::size_t length = 0;
+    shape_t shape;
+
+    bool present() const { return kind != mask_kind::none; }
+};
+
+inline std::size_t element_count(const shape_t& shape)
+{
+    std::size_t count = 1;
+    for (std::size_t d : shape)
+        count *= d;
+    return count;
+}
+} // namespace mha
