@@ -352,7 +352,7 @@ def mha_case(spec):
             compare(name, "weights", ref_w, w, w_nan)
     except (AssertionError, RuntimeError) as e:
         note(f"MHA [{name}]: PyTorch with the masks as given fails or disagrees "
-             f"({str(e).splitlines()[0][:160]}); used one merged 3-D float attn_mask")
+             f"({str(e).splitlines()[0].replace(name + ': ', '')[:200]}); used one merged 3-D float attn_mask")
         path = "merged"
         out, w, warns = run_torch_mha(module, cfg, qt, kt, vt, opts, merged=True, grad=True)
         assert not warns, warns

@@ -41,7 +41,7 @@ namespace
     void append(std::string& out, const char* part) { out += part; }
     // size_t and uint64_t are different types in wasm32 and the same natively.
     void append(std::string& out, unsigned long part) { out += std::to_string(part); }
-    void append(std::string& out, unsigned long long part) { out += std::to_string(part); }
+    [[maybe_unused]] void append(std::string& out, unsigned long long part) { out += std::to_string(part); }
     void append(std::string& out, float part) { out += std::to_string(part); }
 
     template <class... Parts>

@@ -1,0 +1,61 @@
+// What `await init()` resolves to: the functions of the package bound to one
+// instantiated WebAssembly module.
+import { readBoolean, readMask, readOptions, readTensor, describe, throwIfError } from './arguments.mjs';
+import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
+import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
+
+export const VERSION = '__MHA_VERSION__';
+const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights'];
+
+export function createApi(Module) {
+  const capabilities = Object.freeze({
+    simd: true,
+    threads: false,
+    version: VERSION,
+    // The xsimd backend compiled into the .wasm ("sse2", lowered to SIMD128).
+    simdArchitecture: Module.simdArchitecture(),
+  });
+
+  function scaledDotProductAttention(query, key, value, options) {
+    const o = readOptions(options, SDPA_OPTIONS, 'scaledDotProductAttention options');
+    const tensors = { query: readTensor(query, 'query'), key: readTensor(key, 'key'), value: readTensor(value, 'value') };
+    const attnMask = readMask(o.attnMask, 'attnMask');
+    if (o.scale !== undefined && typeof o.scale !== 'number') {
+      throw new TypeError(`scale: expected a number, got ${describe(o.scale)}`);
+    }
+    const flags = {
+      isCausal: readBoolean(o.isCausal, 'isCausal', false),
+      needWeights: readBoolean(o.needWeights, 'needWeights', false),
+      scale: o.scale,
+    };
+    const inputs = Object.entries({ ...tensors, attnMask }).filter(([, t]) => t !== undefined).map(([name, t]) => ({ name, data: t.data }));
+    const result = withHeapCopies(Module, inputs, (pointerOf) =>
+      Module.scaledDotProductAttention({
+        query: heapTensor(pointerOf, tensors.query),
+        key: heapTensor(pointerOf, tensors.key),
+        value: heapTensor(pointerOf, tensors.value),
+        attnMask: heapMask(pointerOf, attnMask),
+        ...flags,
+      }),
+    );
+    throwIfError(result, 'scaledDotProductAttention');
+    return {
+      output: { data: result.output, shape: result.outputShape },
+      weights: result.weights === null ? null : { data: result.weights, shape: result.weightsShape },
+    };
+  }
+
+  function createMultiHeadAttention(options) {
+    return new MultiHeadAttention(Module, readLayerOptions(options));
+  }
+
+  return Object.freeze({
+    capabilities,
+    scaledDotProductAttention,
+    createMultiHeadAttention,
+    /** Bytes in the WebAssembly heap right now (it only grows); for leak checks. */
+    get heapBytes() {
+      return Module.HEAPU8.length;
+    },
+  });
+}

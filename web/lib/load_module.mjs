@@ -1,0 +1,55 @@
+// init(): instantiate the WebAssembly module once per page or process.
+//
+// The environment-specific part (where the .wasm bytes come from) is passed
+// in by the entry point: node.mjs / node.cjs read the file next to them,
+// browser.mjs lets the Emscripten glue fetch it next to itself.
+import { describe } from './arguments.mjs';
+import { createApi } from './api.mjs';
+
+// The smallest module that uses a SIMD instruction: (func (result v128)
+// i32.const 0 i8x16.splat). Checked before loading, so an engine without
+// SIMD gets a clear message instead of a compile error from deep in the glue.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
+]);
+
+const INIT_OPTIONS = ['wasmBinary', 'wasmURL'];
+
+function readInitOptions(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw new TypeError(`init: expected an options object, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!INIT_OPTIONS.includes(key)) {
+      throw new TypeError(`init: unknown option ${JSON.stringify(key)}; expected one of ${INIT_OPTIONS.join(', ')}`);
+    }
+  }
+  const { wasmBinary, wasmURL } = options;
+  if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(wasmBinary))) {
+    throw new TypeError(`wasmBinary: expected an ArrayBuffer or Uint8Array with the .wasm bytes, got ${describe(wasmBinary)}`);
+  }
+  if (wasmURL !== undefined && typeof wasmURL !== 'string' && !(wasmURL instanceof URL)) {
+    throw new TypeError(`wasmURL: expected a string or URL, got ${describe(wasmURL)}`);
+  }
+  return { wasmBinary, wasmURL };
+}
+
+/** instantiate(options) -> Promise<Emscripten module>. */
+export function createInit(instantiate) {
+  let pending = null;
+  return function init(options) {
+    // Later calls share the first instance: one heap, one set of buffers.
+    if (pending !== null) return pending;
+    const checked = readInitOptions(options);
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
+      return Promise.reject(
+        new Error('init: this JavaScript engine lacks WebAssembly SIMD, which mha-wasm needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'),
+      );
+    }
+    pending = instantiate(checked).then(createApi);
+    // A failed load (wrong URL, network) must not poison later attempts.
+    pending.catch(() => {
+      pending = null;
+    });
+    return pending;
+  };
+}

@@ -1,0 +1,18 @@
+// Node.js entry (require). Uses the CommonJS build of the same .wasm.
+'use strict';
+const { readFile } = require('node:fs/promises');
+const path = require('node:path');
+const { fileURLToPath } = require('node:url');
+const createMhaModule = require('./mha.cjs');
+const { createInit } = require('./load_module.cjs');
+const { VERSION } = require('./api.cjs');
+
+async function wasmBytes({ wasmBinary, wasmURL }) {
+  if (wasmBinary !== undefined) return wasmBinary;
+  if (wasmURL === undefined) return readFile(path.join(__dirname, 'mha.wasm'));
+  if (/^https?:/.test(String(wasmURL))) return new Uint8Array(await (await fetch(wasmURL)).arrayBuffer());
+  return readFile(String(wasmURL).startsWith('file:') ? fileURLToPath(wasmURL) : wasmURL);
+}
+
+exports.init = createInit(async (options) => createMhaModule({ wasmBinary: await wasmBytes(options) }));
+exports.VERSION = VERSION;
