@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test suite and ends with one line "N passed, M failed" that
+# totals them all (CI reads that line; Jest's own summary is not recognised).
+#   1. native GoogleTest suite (ctest): kernels for every compiled arch, layer vs reference
+#   2. the public TypeScript types (tsc --noEmit)
+#   3. Jest against the built package (dist/): PyTorch parity, masks, errors, memory, SIMD, packaging
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+
+bash scripts/setup.sh || exit 1
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund || exit 1
+fi
+
+passed=0
+failed=0
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+echo "== native C++ tests (GoogleTest via ctest)"
+if cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build/native -j2; then
+  ctest --test-dir build/native --output-on-failure -j2 | tee test-results/ctest.log
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' test-results/ctest.log)
+  bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' test-results/ctest.log)
+  if [ -n "$total" ]; then add $((total - bad)) "$bad"; else add 0 1; fi
+else
+  echo "native build failed"; add 0 1
+fi
+
+echo "== WebAssembly build"
+if ! bash scripts/build.sh; then
+  echo "wasm build failed"; add 0 1
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+
+echo "== TypeScript declarations (tsc --noEmit tests/types/usage.ts)"
+if npx --no-install tsc -p tests/types/tsconfig.json; then add 1 0; else add 0 1; fi
+
+echo "== JavaScript tests (Jest)"
+NODE_OPTIONS=--experimental-vm-modules npx --no-install jest --json --outputFile=test-results/jest.json "$@"
+if [ -f test-results/jest.json ]; then
+  read -r jest_passed jest_failed < <(node -e '
+    const r = require("./test-results/jest.json");
+    // A suite that fails to load counts as one failure even with no tests run.
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + broken);')
+  add "$jest_passed" "$jest_failed"
+else
+  add 0 1
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,51 @@
+// The published artefact, as a user gets it: `npm pack`, install the tarball
+// into an empty folder, then `import` and `require` it from plain Node.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let folder;
+
+// Both scripts print the same numbers: one forward pass on fixed inputs.
+const body = `
+  const mha = await init();
+  const layer = mha.createMultiHeadAttention({ embedDim: 4, numHeads: 2 });
+  const w = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s));
+  layer.loadWeights({ in_proj_weight: w(48, 0.7), in_proj_bias: w(12, 1.3), 'out_proj.weight': w(16, 0.9), 'out_proj.bias': w(4, 2.1) });
+  const x = { data: w(12, 0.5), shape: [3, 4] };
+  const { output, weights } = layer.forward(x, x, x);
+  console.log(JSON.stringify({ version: mha.capabilities.version, output: Array.from(output.data), weightsShape: weights.shape }));
+`;
+
+beforeAll(() => {
+  folder = mkdtempSync(join(tmpdir(), 'mha-wasm-pack-'));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', folder], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tarball = readdirSync(folder).find((f) => f.endsWith('.tgz'));
+  writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(folder, tarball)], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(join(folder, 'esm.mjs'), `import { init } from 'mha-wasm';\n${body}`);
+  writeFileSync(join(folder, 'cjs.cjs'), `const { init } = require('mha-wasm');\n(async () => {${body}})();`);
+}, 120000);
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const run = (file) => JSON.parse(execFileSync(process.execPath, [file], { cwd: folder, encoding: 'utf8' }));
+
+test('the tarball holds dist/ with exactly one .wasm and no sources', () => {
+  const files = readdirSync(join(folder, 'node_modules', 'mha-wasm', 'dist'));
+  expect(files.filter((f) => f.endsWith('.wasm'))).toEqual(['mha.wasm']);
+  expect(files).toEqual(expect.arrayContaining(['node.mjs', 'node.cjs', 'browser.mjs', 'index.d.ts', 'mha.mjs', 'mha.cjs']));
+  expect(readdirSync(join(folder, 'node_modules', 'mha-wasm')).sort()).toEqual(['dist', 'package.json', 'README.md'].sort());
+});
+
+test('ESM import and CommonJS require of the installed package give the same result', () => {
+  const esm = run('esm.mjs');
+  const cjs = run('cjs.cjs');
+  expect(esm.weightsShape).toEqual([3, 3]);
+  expect(esm.output).toHaveLength(12);
+  expect(esm.output.every(Number.isFinite)).toBe(true);
+  expect(cjs).toEqual(esm);
+});

@@ -1,0 +1,30 @@
+// Compiled with `tsc --noEmit` (scripts/test.sh): the public types must
+// accept the documented usage and reject obvious misuse.
+import { init, type Tensor, type MhaModule } from 'mha-wasm';
+
+async function main(): Promise<void> {
+  const mha: MhaModule = await init({ wasmURL: 'file:///tmp/mha.wasm' });
+  const x: Tensor = { data: new Float32Array(4 * 8), shape: [4, 8] };
+  const layer = mha.createMultiHeadAttention({ embedDim: 8, numHeads: 2, batchFirst: false });
+  layer.loadWeights({ in_proj_weight: new Float32Array(3 * 64), 'out_proj.weight': { data: new Float32Array(64), shape: [8, 8] } });
+  const { output, weights } = layer.forward(x, x, x, {
+    keyPaddingMask: { data: new Uint8Array(4), shape: [4] },
+    attnMask: { data: new Float32Array(16), shape: [4, 4] },
+    needWeights: true,
+    averageAttnWeights: false,
+    isCausal: true,
+  });
+  const first: number = output.data[0];
+  const shape: number[] | undefined = weights?.shape;
+  const sdpa = mha.scaledDotProductAttention(x, x, x, { scale: 0.5, needWeights: false });
+  const version: string = mha.capabilities.version + sdpa.output.shape.length + first + (shape?.length ?? 0);
+  layer.dispose();
+  // @ts-expect-error embedDim is required
+  mha.createMultiHeadAttention({ numHeads: 2 });
+  // @ts-expect-error masks take typed arrays, not plain arrays
+  layer.forward(x, x, x, { attnMask: { data: [0, 1], shape: [2] } });
+  // @ts-expect-error unknown option
+  layer.forward(x, x, x, { needweights: true });
+  void version;
+}
+void main;

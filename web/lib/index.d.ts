@@ -1,0 +1,176 @@
+/**
+ * mha-wasm: multi-head attention with PyTorch `nn.MultiheadAttention`
+ * semantics, computed in WebAssembly SIMD.
+ *
+ * Shape letters: N batch, L query length, S key length, E embedDim,
+ * H numHeads, D = E / H. All tensors are row-major float32.
+ */
+
+/** A dense float32 tensor: `data.length` must equal the product of `shape`. */
+export interface Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/**
+ * A mask. `Uint8Array` data is boolean with PyTorch's polarity: 1 (true) means
+ * "masked out". `Float32Array` data is additive: it is added to the scaled
+ * scores (use `-Infinity` to mask out).
+ */
+export interface Mask {
+  data: Uint8Array | Float32Array;
+  shape: number[];
+}
+
+export interface AttentionResult {
+  /** The attention output. */
+  output: Tensor;
+  /** Attention probabilities, or `null` when weights were not requested. */
+  weights: Tensor | null;
+}
+
+export interface Capabilities {
+  /** Always true: the module requires WebAssembly SIMD and `init()` checks for it. */
+  simd: boolean;
+  /** Whether a multi-threaded build is in use (false in this version). */
+  threads: boolean;
+  /** The package version. */
+  version: string;
+  /** The xsimd backend compiled into the .wasm (`"sse2"`, lowered to SIMD128). */
+  simdArchitecture: string;
+}
+
+export interface InitOptions {
+  /** The bytes of `mha.wasm`, when the host loads it itself. */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  /**
+   * Where `mha.wasm` is served (browser) or stored (Node: a path or `file:` URL).
+   * @defaultValue the `mha.wasm` next to the package's JavaScript
+   */
+  wasmURL?: string | URL;
+}
+
+export interface ScaledDotProductAttentionOptions {
+  /** Mask broadcastable to (B, H, Lq, Lk): rank 1–4, each dimension 1 or full. */
+  attnMask?: Mask | null;
+  /**
+   * Top-left causal mask (query i sees key j iff j <= i); may be combined with `attnMask`.
+   * @defaultValue false
+   */
+  isCausal?: boolean;
+  /** Multiplies Q·Kᵀ. @defaultValue 1 / sqrt(D) */
+  scale?: number;
+  /** Also return the (B, H, Lq, Lk) attention probabilities. @defaultValue false */
+  needWeights?: boolean;
+}
+
+export interface MultiHeadAttentionOptions {
+  /** E, the model dimension (query features and output features). */
+  embedDim: number;
+  /** H; must divide `embedDim`. */
+  numHeads: number;
+  /** Key features. @defaultValue embedDim */
+  kdim?: number | null;
+  /** Value features. @defaultValue embedDim */
+  vdim?: number | null;
+  /** Biases in the input and output projections. @defaultValue true */
+  bias?: boolean;
+  /** Append learned `bias_k` / `bias_v` rows to the keys and values. @defaultValue false */
+  addBiasKV?: boolean;
+  /** Append a row of zeros to the keys and values. @defaultValue false */
+  addZeroAttn?: boolean;
+  /** Inputs are (N, L, E) instead of (L, N, E). @defaultValue false */
+  batchFirst?: boolean;
+  /** Accepted for compatibility with PyTorch configs; only 0 is allowed (inference only). @defaultValue 0 */
+  dropout?: number;
+}
+
+export interface ForwardOptions {
+  /** (N, S) or (S) for unbatched input; true / non-zero = that key is padding. */
+  keyPaddingMask?: Mask | null;
+  /** (L, S), or (N·H, L, S) per batch item and head ((H, L, S) unbatched). */
+  attnMask?: Mask | null;
+  /** Return attention weights. @defaultValue true (as PyTorch) */
+  needWeights?: boolean;
+  /** Average the weights over heads: (N, L, S') instead of (N, H, L, S'). @defaultValue true */
+  averageAttnWeights?: boolean;
+  /**
+   * Also apply the top-left causal mask on the S original keys. Unlike
+   * PyTorch, works without an explicit `attnMask`. @defaultValue false
+   */
+  isCausal?: boolean;
+}
+
+/** One entry of {@link MultiHeadAttention.expectedWeights}. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+}
+
+/**
+ * PyTorch state_dict names to values in PyTorch's layout: `in_proj_weight`
+ * (3E, E) or `q_proj_weight` (E, E), `k_proj_weight` (E, kdim),
+ * `v_proj_weight` (E, vdim); `in_proj_bias` (3E); `bias_k`, `bias_v` (1, 1, E);
+ * `out_proj.weight` (E, E); `out_proj.bias` (E).
+ */
+export type StateDict =
+  | Record<string, Float32Array | Tensor>
+  | Map<string, Float32Array | Tensor>;
+
+export declare class MultiHeadAttention {
+  private constructor();
+  /** The options the layer was created with, defaults filled in. */
+  readonly config: Readonly<Required<Omit<MultiHeadAttentionOptions, 'dropout'>>>;
+  readonly embedDim: number;
+  readonly numHeads: number;
+  /** D = embedDim / numHeads. */
+  readonly headDim: number;
+  /** True after {@link dispose}. */
+  readonly disposed: boolean;
+  /** The state_dict keys {@link loadWeights} requires for this configuration. */
+  readonly expectedWeights: WeightSpec[];
+  /**
+   * Copies the weights in (all expected keys at once; nothing changes if any
+   * is missing, unknown or of the wrong size). Returns `this`.
+   * @throws TypeError for values that are not Float32Array; RangeError for wrong keys or sizes.
+   */
+  loadWeights(stateDict: StateDict): this;
+  /**
+   * query (L, N, E) / (N, L, E) with batchFirst / (L, E) unbatched;
+   * key (S, N, kdim); value (S, N, vdim). Output shaped like query; weights
+   * (N, L, S') or (N, H, L, S') with S' = S + addBiasKV + addZeroAttn.
+   * A query row whose keys are all masked yields zero attention (PyTorch gives NaN).
+   * @throws TypeError / RangeError naming the bad argument; Error if weights are not loaded or after dispose().
+   */
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult;
+  /** Frees the WebAssembly memory of this layer. Later calls throw; calling it twice is harmless. */
+  dispose(): void;
+}
+
+export interface MhaModule {
+  readonly capabilities: Capabilities;
+  /** Current size of the WebAssembly heap in bytes (for leak checks). */
+  readonly heapBytes: number;
+  /**
+   * softmax(Q·Kᵀ·scale + mask)·V per (batch, head).
+   * query (B, H, Lq, D), key (B, H, Lk, D), value (B, H, Lk, Dv) → output (B, H, Lq, Dv).
+   */
+  scaledDotProductAttention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: ScaledDotProductAttentionOptions,
+  ): AttentionResult;
+  /** A new layer; load weights with {@link MultiHeadAttention.loadWeights} before forward. */
+  createMultiHeadAttention(options: MultiHeadAttentionOptions): MultiHeadAttention;
+}
+
+/**
+ * Loads and instantiates the WebAssembly module. Calls after the first return
+ * the same instance; a failed load can be retried.
+ * @throws Error if the engine lacks WebAssembly SIMD.
+ */
+export declare function init(options?: InitOptions): Promise<MhaModule>;
+
+/** The package version. */
+export declare const VERSION: string;
