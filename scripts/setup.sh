@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need, if any is missing.
 #   emscripten      em++ 3.1.6 and Embind (the WebAssembly build)
 #   libxsimd-dev    xsimd 8.1 headers (the SIMD kernels)
-#   googletest      GoogleTest sources + CMake config (native tests)
+#   libgtest-dev    GoogleTest library + CMake config (native tests)
 #   cmake, g++      native build
 #   wabt            wasm-objdump (the "SIMD is really shipped" test)
 #   nodejs, npm     only if absent (the machines ship Node 20)
@@ -11,7 +11,7 @@ set -euo pipefail
 missing=()
 command -v em++ >/dev/null 2>&1 || missing+=(emscripten)
 [ -f /usr/include/xsimd/xsimd.hpp ] || missing+=(libxsimd-dev)
-[ -f /usr/include/gtest/gtest.h ] || missing+=(googletest)
+[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v wasm-objdump >/dev/null 2>&1 || missing+=(wabt)

@@ -21,3 +21,20 @@ export function forwardOptions(options) {
   if (o.attnMask) o.attnMask = mask(o.attnMask);
   return o;
 }
+
+/**
+ * The first element breaking |got - expected| <= atol + rtol*|expected|, as
+ * a readable record (index, got, expected, allowed), or null when all pass.
+ * Returned rather than asserted so a failing test prints the element.
+ */
+export function firstMismatch(got, expected, { atol, rtol }) {
+  if (got.length !== expected.length) return { lengthGot: got.length, lengthExpected: expected.length };
+  for (let i = 0; i < expected.length; i++) {
+    const allowed = atol + rtol * Math.abs(expected[i]);
+    if (!(Math.abs(got[i] - expected[i]) <= allowed)) return { index: i, got: got[i], expected: expected[i], allowed };
+  }
+  return null;
+}
+
+/** True when a result array owns its whole buffer, i.e. it is a copy, not a view into the wasm heap. */
+export const ownsBuffer = (array) => array.byteOffset === 0 && array.buffer.byteLength === array.byteLength;
