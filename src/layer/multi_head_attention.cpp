@@ -18,7 +18,7 @@
 #include <set>
 
 #include "attention_problem.hpp"
-#include "kernels/matrix_multiply.hpp"
+#include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/simd_arch.hpp"
 #include "validate.hpp"
 
@@ -44,14 +44,13 @@ namespace
     }
 
     // PyTorch stores Linear weights as (out_features, in_features); the kernel
-    // wants (in_features, out_features).
-    std::vector<float> transpose(const float* weight, std::size_t out_features, std::size_t in_features)
+    // reads them as column panels of the transposed matrix (see
+    // kernels/packed_matrix_multiply.hpp).
+    std::vector<float> pack(const float* weight, std::size_t out_features, std::size_t in_features)
     {
-        std::vector<float> result(out_features * in_features);
-        for (std::size_t o = 0; o < out_features; ++o)
-            for (std::size_t i = 0; i < in_features; ++i)
-                result[i * out_features + o] = weight[o * in_features + i];
-        return result;
+        std::vector<float> packed(kernels::packed_size(kernel_arch {}, out_features, in_features));
+        kernels::pack_columns(kernel_arch {}, packed.data(), weight, out_features, in_features);
+        return packed;
     }
 } // namespace
 
@@ -126,17 +125,17 @@ status multi_head_attention::load_weights(const std::vector<named_weight>& weigh
     if (config_.packed_in_projection())
     {
         const float* packed = find("in_proj_weight");
-        query_projection_.weight_transposed = transpose(packed, e, e);
-        key_projection_.weight_transposed = transpose(packed + e * e, e, e);
-        value_projection_.weight_transposed = transpose(packed + 2 * e * e, e, e);
+        query_projection_.packed_weight = pack(packed, e, e);
+        key_projection_.packed_weight = pack(packed + e * e, e, e);
+        value_projection_.packed_weight = pack(packed + 2 * e * e, e, e);
     }
     else
     {
-        query_projection_.weight_transposed = transpose(find("q_proj_weight"), e, e);
-        key_projection_.weight_transposed = transpose(find("k_proj_weight"), e, config_.key_dim());
-        value_projection_.weight_transposed = transpose(find("v_proj_weight"), e, config_.value_dim());
+        query_projection_.packed_weight = pack(find("q_proj_weight"), e, e);
+        key_projection_.packed_weight = pack(find("k_proj_weight"), e, config_.key_dim());
+        value_projection_.packed_weight = pack(find("v_proj_weight"), e, config_.value_dim());
     }
-    output_projection_.weight_transposed = transpose(find("out_proj.weight"), e, e);
+    output_projection_.packed_weight = pack(find("out_proj.weight"), e, e);
     if (config_.bias)
     {
         const float* in_bias = find("in_proj_bias");
@@ -183,8 +182,8 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
         const std::size_t in_dim = input.shape.back();
         const batch_rows rows = rows_of_batch(config_, s.batched, n_batch, sk, n, in_dim);
         float* target = projected.data() + n * total_keys * e;
-        kernels::matrix_multiply(kernel_arch {}, target, e, input.data + rows.offset, rows.stride,
-                                 proj.weight_transposed.data(), e, bias_or_null(proj), sk, e, in_dim);
+        kernels::packed_matrix_multiply(kernel_arch {}, target, e, input.data + rows.offset, rows.stride,
+                                 proj.packed_weight.data(), bias_or_null(proj), sk, e, in_dim);
         float* next_row = target + sk * e;
         if (config_.add_bias_kv)
         {
@@ -197,8 +196,8 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows q_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        kernels::matrix_multiply(kernel_arch {}, projected_query_.data() + n * l * e, e, a.query.data + q_rows.offset,
-                                 q_rows.stride, query_projection_.weight_transposed.data(), e,
+        kernels::packed_matrix_multiply(kernel_arch {}, projected_query_.data() + n * l * e, e, a.query.data + q_rows.offset,
+                                 q_rows.stride, query_projection_.packed_weight.data(),
                                  bias_or_null(query_projection_), l, e, e);
         project_sequence(a.key, key_projection_, bias_k_, projected_key_, n);
         project_sequence(a.value, value_projection_, bias_v_, projected_value_, n);
@@ -238,8 +237,8 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows out_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        kernels::matrix_multiply(kernel_arch {}, buffers_.output.data() + out_rows.offset, out_rows.stride,
-                                 attention_output_.data() + n * l * e, e, output_projection_.weight_transposed.data(), e,
+        kernels::packed_matrix_multiply(kernel_arch {}, buffers_.output.data() + out_rows.offset, out_rows.stride,
+                                 attention_output_.data() + n * l * e, e, output_projection_.packed_weight.data(),
                                  bias_or_null(output_projection_), l, e, e);
     }
 

@@ -7,9 +7,8 @@
 // Output like query; weights (N, L, S') averaged over heads or (N, H, L, S'),
 // S' = S + 1 per add_bias_kv / add_zero_attn.
 //
-// Weights use PyTorch's state_dict names and layouts. They are transposed
-// once at load time into (in_features, out_features), the layout the matrix
-// multiply kernel reads contiguously.
+// Weights use PyTorch's state_dict names and layouts. They are repacked once
+// at load time into the column panels the matrix multiply kernel streams.
 #pragma once
 
 #include <string>
@@ -66,8 +65,9 @@ public:
 private:
     struct projection
     {
-        // (in_features, out_features), row-major.
-        std::vector<float> weight_transposed;
+        // Column panels of the (in_features, out_features) matrix, as
+        // kernels::pack_columns lays them out.
+        std::vector<float> packed_weight;
         std::vector<float> bias;
     };
 
