@@ -23,6 +23,10 @@ export function createApi(Module) {
     if (o.scale !== undefined && typeof o.scale !== 'number') {
       throw new TypeError(`scale: expected a number, got ${describe(o.scale)}`);
     }
+    // The kernels compute in float32: 1e39 is finite here but not there.
+    if (o.scale !== undefined && !Number.isFinite(Math.fround(o.scale))) {
+      throw new RangeError(`scale: expected a finite float32 number, got ${describe(o.scale)}`);
+    }
     const flags = {
       isCausal: readBoolean(o.isCausal, 'isCausal', false),
       needWeights: readBoolean(o.needWeights, 'needWeights', false),

@@ -36,15 +36,23 @@ function readInitOptions(options) {
 /** instantiate(options) -> Promise<Emscripten module>. */
 export function createInit(instantiate) {
   let pending = null;
-  return function init(options) {
-    // Later calls share the first instance: one heap, one set of buffers.
-    if (pending !== null) return pending;
+  let firstOptions = null;
+  return async function init(options) {
     const checked = readInitOptions(options);
-    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
-      return Promise.reject(
-        new Error('init: this JavaScript engine lacks WebAssembly SIMD, which mha-wasm needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)'),
-      );
+    if (pending !== null) {
+      // Later calls share the first instance (one heap, one set of buffers);
+      // asking for a different .wasm then is a mistake worth reporting.
+      if (checked.wasmBinary !== firstOptions.wasmBinary || String(checked.wasmURL) !== String(firstOptions.wasmURL)) {
+        if (options !== undefined && options !== null && Object.keys(options).length > 0) {
+          throw new Error('init: already initialised with other options; wasmBinary/wasmURL apply only to the first init()');
+        }
+      }
+      return pending;
     }
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
+      throw new Error('init: this JavaScript engine lacks WebAssembly SIMD, which mha-wasm needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+    }
+    firstOptions = checked;
     pending = instantiate(checked).then(createApi);
     // A failed load (wrong URL, network) must not poison later attempts.
     pending.catch(() => {
