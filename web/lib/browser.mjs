@@ -10,3 +10,4 @@ export const init = createInit(({ wasmBinary, wasmURL }) => {
   return createMhaModule();
 });
 export { VERSION } from './api.mjs';
+export { parseSafetensors } from './safetensors.mjs';

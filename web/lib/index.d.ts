@@ -115,7 +115,34 @@ export interface WeightSpec {
  */
 export type StateDict =
   | Record<string, Float32Array | Tensor>
-  | Map<string, Float32Array | Tensor>;
+  | Map<string, Float32Array | Tensor>
+  /** The bytes of a .safetensors file. */
+  | ArrayBuffer
+  | Uint8Array;
+
+export interface LoadWeightsOptions {
+  /**
+   * Take only the keys that start with this prefix, without it — e.g.
+   * `'layers.0.attn.'` to load one layer out of a whole model's weights.
+   * @defaultValue ''
+   */
+  prefix?: string;
+}
+
+/** A tensor read from a .safetensors file (converted to float32). */
+export interface SafetensorsTensor extends Tensor {
+  /** The dtype stored in the file: F32, F64, F16 or BF16. */
+  dtype: string;
+}
+
+/**
+ * Parses a .safetensors file. Does not need init().
+ * @throws TypeError if `bytes` is not an ArrayBuffer/Uint8Array; Error naming the problem for a malformed file.
+ */
+export declare function parseSafetensors(bytes: ArrayBuffer | Uint8Array): {
+  tensors: Record<string, SafetensorsTensor>;
+  metadata: Record<string, string>;
+};
 
 export declare class MultiHeadAttention {
   private constructor();
@@ -131,10 +158,11 @@ export declare class MultiHeadAttention {
   readonly expectedWeights: WeightSpec[];
   /**
    * Copies the weights in (all expected keys at once; nothing changes if any
-   * is missing, unknown or of the wrong size). Returns `this`.
+   * is missing, unknown or of the wrong size). Accepts a state_dict object or
+   * Map, or the bytes of a .safetensors file. Returns `this`.
    * @throws TypeError for values that are not Float32Array; RangeError for wrong keys or sizes.
    */
-  loadWeights(stateDict: StateDict): this;
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions): this;
   /**
    * query (L, N, E) / (N, L, E) with batchFirst / (L, E) unbatched;
    * key (S, N, kdim); value (S, N, vdim). Output shaped like query; weights

@@ -2,6 +2,7 @@
 // It owns one C++ object in the WebAssembly heap; dispose() frees it.
 import { describe, isTypedArrayOf, readBoolean, readMask, readOptions, readPositiveInteger, readShape, readTensor, throwIfError } from './arguments.mjs';
 import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
+import { parseSafetensors } from './safetensors.mjs';
 
 const LAYER_OPTIONS = ['embedDim', 'numHeads', 'kdim', 'vdim', 'bias', 'addBiasKV', 'addZeroAttn', 'batchFirst', 'dropout'];
 const FORWARD_OPTIONS = ['keyPaddingMask', 'attnMask', 'needWeights', 'averageAttnWeights', 'isCausal'];
@@ -29,11 +30,29 @@ export function readLayerOptions(options) {
   return config;
 }
 
-function readStateDict(stateDict) {
-  const entries = stateDict instanceof Map ? [...stateDict.entries()] : stateDict && typeof stateDict === 'object' && !ArrayBuffer.isView(stateDict) && !Array.isArray(stateDict) ? Object.entries(stateDict) : null;
-  if (entries === null) {
-    throw new TypeError(`stateDict: expected an object (or Map) of PyTorch state_dict names to Float32Array, got ${describe(stateDict)}`);
+const LOAD_OPTIONS = ['prefix'];
+
+function stateDictEntries(stateDict) {
+  if (stateDict instanceof ArrayBuffer || isTypedArrayOf(stateDict, 'Uint8Array')) {
+    return Object.entries(parseSafetensors(stateDict).tensors);
   }
+  if (stateDict instanceof Map) return [...stateDict.entries()];
+  if (stateDict && typeof stateDict === 'object' && !ArrayBuffer.isView(stateDict) && !Array.isArray(stateDict)) {
+    return Object.entries(stateDict);
+  }
+  throw new TypeError(
+    `stateDict: expected an object (or Map) of PyTorch state_dict names to Float32Array, or the bytes of a .safetensors file, got ${describe(stateDict)}`,
+  );
+}
+
+function readStateDict(stateDict, options) {
+  const { prefix = '' } = readOptions(options, LOAD_OPTIONS, 'loadWeights options');
+  if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+  // With a prefix ('layers.0.attn.'), only that sub-module's keys are taken, as
+  // PyTorch's load_state_dict does for a child module.
+  const entries = stateDictEntries(stateDict)
+    .filter(([name]) => name.startsWith(prefix))
+    .map(([name, value]) => [name.slice(prefix.length), value]);
   return entries.map(([name, value]) => {
     if (isTypedArrayOf(value, 'Float32Array')) return { name, data: value, shape: [] };
     if (value && typeof value === 'object' && isTypedArrayOf(value.data, 'Float32Array')) {
@@ -85,9 +104,9 @@ export class MultiHeadAttention {
     return this.#alive('expectedWeights').expectedWeights();
   }
 
-  loadWeights(stateDict) {
+  loadWeights(stateDict, options) {
     const core = this.#alive('loadWeights');
-    const weights = readStateDict(stateDict);
+    const weights = readStateDict(stateDict, options);
     withHeapCopies(this.#module, weights, (pointerOf) => {
       const list = weights.map((w) => ({ name: w.name, ...heapTensor(pointerOf, w) }));
       throwIfError(core.loadWeights(list), 'loadWeights');

@@ -16,3 +16,4 @@ async function wasmBytes({ wasmBinary, wasmURL }) {
 
 exports.init = createInit(async (options) => createMhaModule({ wasmBinary: await wasmBytes(options) }));
 exports.VERSION = VERSION;
+exports.parseSafetensors = require('./safetensors.cjs').parseSafetensors;

@@ -14,3 +14,4 @@ async function wasmBytes({ wasmBinary, wasmURL }) {
 
 export const init = createInit(async (options) => createMhaModule({ wasmBinary: await wasmBytes(options) }));
 export { VERSION } from './api.mjs';
+export { parseSafetensors } from './safetensors.mjs';
