@@ -3,6 +3,7 @@
 import { readBoolean, readMask, readOptions, readTensor, describe, throwIfError } from './arguments.mjs';
 import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
 import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
+import { parseSafetensors } from './safetensors.mjs';
 
 export const VERSION = '__MHA_VERSION__';
 const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights'];
@@ -57,6 +58,7 @@ export function createApi(Module) {
     capabilities,
     scaledDotProductAttention,
     createMultiHeadAttention,
+    parseSafetensors,
     /** Bytes in the WebAssembly heap right now (it only grows); for leak checks. */
     get heapBytes() {
       return Module.HEAPU8.length;

@@ -191,6 +191,8 @@ export interface MhaModule {
   ): AttentionResult;
   /** A new layer; load weights with {@link MultiHeadAttention.loadWeights} before forward. */
   createMultiHeadAttention(options: MultiHeadAttentionOptions): MultiHeadAttention;
+  /** The same function as the package's {@link parseSafetensors} export. */
+  parseSafetensors: typeof parseSafetensors;
 }
 
 /**
