@@ -1,10 +1,13 @@
-// c[m x n] = a[m x k] . B (+ bias[n]), with B pre-packed by pack_columns():
-// the Q/K/V and output projections.
+// c[m x n] (+)= a[m x k] . B (+ bias[n]), with B pre-packed: the Q/K/V and
+// output projections (B = a weight matrix, packed once at loadWeights), and
+// inside attention S = Q . K^T and O += P . V (B = a head's keys or values,
+// packed once per head).
 //
-// Packing (done once, at loadWeights) stores B as panels of `panel_width`
-// columns, each panel k rows of panel_width contiguous floats, the last panel
-// zero-padded. The inner loop then reads B strictly sequentially, and every
-// panel load is a full SIMD batch, so there is no column tail to special-case.
+// Packing stores B as panels of `panel_width` columns; panel j holds rows
+// p = 0..k-1 of panel_width contiguous floats at packed + j * panel_stride
+// + p * panel_width, and the last panel is zero-padded. The inner loop then
+// reads B sequentially, every load is a full SIMD batch, and a block of rows
+// [p0, p1) of B is simply `packed + p0 * panel_width` with the same stride.
 //
 // Register blocking: row_block rows of c times 2 SIMD batches are kept in
 // accumulators; each B batch loaded feeds row_block fmas, each broadcast of
@@ -30,10 +33,11 @@ constexpr std::size_t packed_size(Arch arch, std::size_t n, std::size_t k)
     return (n + panel_width(arch) - 1) / panel_width(arch) * panel_width(arch) * k;
 }
 
-// packed <- B where B[p][j] = weight[j * k + p], i.e. weight is PyTorch's
-// (out_features = n, in_features = k) Linear layout; packed has packed_size floats.
+// B = source^T, where source is n rows of k floats, row stride ld: a Linear
+// weight in PyTorch's (out_features, in_features) layout, or a head's keys
+// (key, dim). packed needs packed_size(n, k) floats; panel stride k * width.
 template <class Arch>
-void pack_columns(Arch arch, float* packed, const float* weight, std::size_t n, std::size_t k)
+void pack_columns(Arch arch, float* packed, const float* source, std::size_t ld, std::size_t n, std::size_t k)
 {
     const std::size_t width = panel_width(arch);
     for (std::size_t first = 0; first < n; first += width)
@@ -41,7 +45,25 @@ void pack_columns(Arch arch, float* packed, const float* weight, std::size_t n, 
         float* panel = packed + first * k;
         for (std::size_t p = 0; p < k; ++p)
             for (std::size_t t = 0; t < width; ++t)
-                panel[p * width + t] = first + t < n ? weight[(first + t) * k + p] : 0.0f;
+                panel[p * width + t] = first + t < n ? source[(first + t) * ld + p] : 0.0f;
+    }
+}
+
+// B = source, k rows of n floats with row stride ld: a head's values
+// (key, dim). packed needs packed_size(n, k) floats; panel stride k * width.
+template <class Arch>
+void pack_rows(Arch arch, float* packed, const float* source, std::size_t ld, std::size_t k, std::size_t n)
+{
+    const std::size_t width = panel_width(arch);
+    for (std::size_t first = 0; first < n; first += width)
+    {
+        float* panel = packed + first * k;
+        const std::size_t columns = std::min(width, n - first);
+        for (std::size_t p = 0; p < k; ++p)
+        {
+            std::copy(source + p * ld + first, source + p * ld + first + columns, panel + p * width);
+            std::fill(panel + p * width + columns, panel + (p + 1) * width, 0.0f);
+        }
     }
 }
 
@@ -49,7 +71,7 @@ namespace detail
 {
     template <class Arch, std::size_t rows>
     void multiply_panel_rows(float* c, std::size_t ldc, const float* a, std::size_t lda, const float* panel,
-                             const float* bias, std::size_t columns, std::size_t k)
+                             const float* bias, std::size_t columns, std::size_t k, bool accumulate)
     {
         using float_batch = xsimd::batch<float, Arch>;
         constexpr std::size_t width = float_batch::size;
@@ -81,6 +103,11 @@ namespace detail
                     acc0[r] += float_batch::load_unaligned(bias);
                     acc1[r] += float_batch::load_unaligned(bias + width);
                 }
+                if (accumulate)
+                {
+                    acc0[r] += float_batch::load_unaligned(out);
+                    acc1[r] += float_batch::load_unaligned(out + width);
+                }
                 acc0[r].store_unaligned(out);
                 acc1[r].store_unaligned(out + width);
                 continue;
@@ -89,29 +116,33 @@ namespace detail
             acc0[r].store_aligned(lanes);
             acc1[r].store_aligned(lanes + width);
             for (std::size_t t = 0; t < columns; ++t)
-                out[t] = lanes[t] + (bias ? bias[t] : 0.0f);
+                out[t] = lanes[t] + (bias ? bias[t] : 0.0f) + (accumulate ? out[t] : 0.0f);
         }
     }
 } // namespace detail
 
+// c = a . B + bias, or c += a . B when accumulate (bias may be null).
+// panel_stride is the distance between panels, k * panel_width for a matrix
+// packed whole; a row block of a larger packed matrix keeps that matrix's stride.
 template <class Arch>
 void packed_matrix_multiply(Arch arch, float* c, std::size_t ldc, const float* a, std::size_t lda,
-                            const float* packed, const float* bias, std::size_t m, std::size_t n, std::size_t k)
+                            const float* packed, std::size_t panel_stride, const float* bias, std::size_t m,
+                            std::size_t n, std::size_t k, bool accumulate = false)
 {
     constexpr std::size_t row_block = 4;
     const std::size_t width = panel_width(arch);
     for (std::size_t first = 0; first < n; first += width)
     {
-        const float* panel = packed + first * k;
+        const float* panel = packed + (first / width) * panel_stride;
         const std::size_t columns = std::min(width, n - first);
         const float* panel_bias = bias ? bias + first : nullptr;
         std::size_t i = 0;
         for (; i + row_block <= m; i += row_block)
             detail::multiply_panel_rows<Arch, row_block>(c + i * ldc + first, ldc, a + i * lda, lda, panel, panel_bias,
-                                                          columns, k);
+                                                          columns, k, accumulate);
         for (; i < m; ++i)
             detail::multiply_panel_rows<Arch, 1>(c + i * ldc + first, ldc, a + i * lda, lda, panel, panel_bias, columns,
-                                                  k);
+                                                  k, accumulate);
     }
 }
 } // namespace mha::kernels

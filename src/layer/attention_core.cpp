@@ -1,18 +1,22 @@
 // The attention passes over a validated attention_problem.
 //
-// Shape glossary: B batch, H heads, Lq queries, Lk keys, D head dim, Dv value dim.
+// Shape glossary: B batch, H heads, Lq queries, Lk keys, D head dim, Dv value
+// dim; Br rows of queries per block, Bc keys per tile.
 //
-// Without weights, each query row streams over key tiles with an online
-// softmax (running max M, running sum S, accumulator A):
-//   1. scores of the tile: s_j = q . k_j * scale + mask_j
-//   2. if the tile's max exceeds M, rescale S and A by exp(M_old - M_new)
-//   3. p_j = exp(s_j - M), S += sum p_j, A += sum p_j v_j
-//   4. output = A / S, or zeros when every key was masked (S == 0).
-// So the Lq x Lk matrix is never stored. Tiles wholly above the causal
-// diagonal are never visited, and fully masked tiles add nothing.
+// Per (batch, head), the head's keys and values are packed once into the
+// panel layout of kernels/packed_matrix_multiply.hpp, so both products below
+// are register-blocked matrix multiplies rather than per-row dot products.
+// Then, per block of Br query rows (pre-multiplied by the scale):
 //
-// With weights, the full score row is the weights row: scores, max,
-// exp-minus-max, normalise, then the weighted sum of values.
+// Without weights (flash-attention style; the Lq x Lk matrix is never stored):
+//   1. S = Q_block . K_tile^T for a tile of Bc keys, plus masks;
+//   2. per row: if the tile's max exceeds the running max M, rescale the
+//      running sum and the output row by exp(M_old - M_new);
+//   3. P = exp(S - M), running sum += row sums, O += P . V_tile;
+//   4. O /= running sum, or zeros when every key was masked (sum == 0).
+//   Tiles wholly above the causal diagonal of the block are skipped.
+// With weights: S for all keys is written straight into the weights rows,
+// softmaxed in place, and O = P . V in one product.
 #include "attention_problem.hpp"
 
 #include <algorithm>
@@ -20,10 +24,9 @@
 #include <cstring>
 #include <limits>
 
-#include "kernels/dot_product.hpp"
 #include "kernels/exp_minus_max_sum.hpp"
+#include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/row_max.hpp"
-#include "kernels/scale_accumulate.hpp"
 #include "kernels/scale_in_place.hpp"
 #include "kernels/simd_arch.hpp"
 
@@ -32,9 +35,41 @@ namespace mha::detail
 namespace
 {
     constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
-    // 64 keys: a tile of scores stays in registers/L1 and amortises the
-    // per-tile max/rescale bookkeeping.
+    // Br = 32 query rows by Bc = 64 keys: the score tile (8 KiB) and the
+    // block's queries stay in L1 while the packed key/value panels stream.
+    // Bc must be a multiple of the panel width (8 for SSE2, 16 for AVX2).
+    constexpr std::size_t query_block = 32;
     constexpr std::size_t key_tile = 64;
+    constexpr std::size_t width = kernels::panel_width(kernel_arch {});
+    static_assert(key_tile % width == 0, "key tiles must start on a panel boundary");
+
+    struct scratch_views
+    {
+        float* packed_keys;   // panels of keys: B = K^T, n = Lk, k = D
+        float* packed_values; // panels of values: B = V, n = Dv, k = Lk
+        float* queries;       // Br x D, scaled
+        float* scores;        // Br x Bc
+        float* row_max;       // Br
+        float* row_sum;       // Br
+    };
+
+    scratch_views carve(const attention_problem& p, std::vector<float>& scratch)
+    {
+        const std::size_t keys = kernels::packed_size(kernel_arch {}, p.key_len, p.head_dim);
+        const std::size_t values = kernels::packed_size(kernel_arch {}, p.value_dim, p.key_len);
+        const std::size_t total = keys + values + query_block * (p.head_dim + key_tile + 2);
+        if (scratch.size() < total)
+            scratch.resize(total);
+        float* base = scratch.data();
+        scratch_views v;
+        v.packed_keys = base;
+        v.packed_values = v.packed_keys + keys;
+        v.queries = v.packed_values + values;
+        v.scores = v.queries + query_block * p.head_dim;
+        v.row_max = v.scores + query_block * key_tile;
+        v.row_sum = v.row_max + query_block;
+        return v;
+    }
 
     void add_mask(float* scores, const strided_mask& mask, std::size_t b, std::size_t h, std::size_t i,
                   std::size_t first_key, std::size_t count)
@@ -59,94 +94,106 @@ namespace
         }
     }
 
-    // Scores for keys [first_key, first_key + count) of query row i.
-    void compute_scores(float* scores, const attention_problem& p, std::size_t b, std::size_t h, std::size_t i,
-                        std::size_t first_key, std::size_t count)
+    // Masks and causality for query row i over keys [first_key, first_key + count).
+    void mask_row(float* scores, const attention_problem& p, std::size_t b, std::size_t h, std::size_t i,
+                  std::size_t first_key, std::size_t count)
     {
-        const float* q = p.query.row(b, h, i);
-        for (std::size_t t = 0; t < count; ++t)
-            scores[t] = kernels::dot_product(kernel_arch {}, q, p.key.row(b, h, first_key + t), p.head_dim) * p.scale;
-        if (first_key < p.masked_key_len)
-        {
-            const std::size_t masked = std::min(count, p.masked_key_len - first_key);
-            for (const strided_mask& mask : p.masks)
-                add_mask(scores, mask, b, h, i, first_key, masked);
-        }
-    }
-
-    // Visible key ranges of query row i: [0, causal end) and the appended keys.
-    std::size_t causal_end(const attention_problem& p, std::size_t i)
-    {
-        return p.is_causal ? std::min(i + 1, p.masked_key_len) : p.masked_key_len;
-    }
-
-    void attend_row_online(const attention_problem& p, std::size_t b, std::size_t h, std::size_t i, float* scores,
-                           float* accumulator)
-    {
-        std::fill(accumulator, accumulator + p.value_dim, 0.0f);
-        float running_max = minus_infinity;
-        float running_sum = 0.0f;
-        const std::pair<std::size_t, std::size_t> ranges[2] = { { 0, causal_end(p, i) }, { p.masked_key_len, p.key_len } };
-        for (const auto& [range_begin, range_end] : ranges)
-            for (std::size_t first = range_begin; first < range_end; first += key_tile)
-            {
-                const std::size_t count = std::min(key_tile, range_end - first);
-                compute_scores(scores, p, b, h, i, first, count);
-                const float tile_max = kernels::row_max(kernel_arch {}, scores, count);
-                if (tile_max == minus_infinity)
-                    continue;
-                if (std::isnan(tile_max))
-                {
-                    float* out = p.output.row(b, h, i);
-                    std::fill(out, out + p.value_dim, tile_max);
-                    return;
-                }
-                if (tile_max > running_max)
-                {
-                    const float correction = std::exp(running_max - tile_max);
-                    kernels::scale_in_place(kernel_arch {}, accumulator, correction, p.value_dim);
-                    running_sum *= correction;
-                    running_max = tile_max;
-                }
-                running_sum += kernels::exp_minus_max_sum(kernel_arch {}, scores, scores, running_max, count);
-                for (std::size_t t = 0; t < count; ++t)
-                    if (scores[t] != 0.0f)
-                        kernels::scale_accumulate(kernel_arch {}, accumulator, scores[t], p.value.row(b, h, first + t),
-                                                  p.value_dim);
-            }
-        float* out = p.output.row(b, h, i);
-        // running_sum is 0 only when every key was masked; NaN still propagates.
-        if (running_sum != 0.0f)
-        {
-            std::memcpy(out, accumulator, p.value_dim * sizeof(float));
-            kernels::scale_in_place(kernel_arch {}, out, 1.0f / running_sum, p.value_dim);
-        }
-        else
-        {
-            std::fill(out, out + p.value_dim, 0.0f);
-        }
-    }
-
-    void attend_row_with_weights(const attention_problem& p, std::size_t b, std::size_t h, std::size_t i)
-    {
-        float* weights = p.weights + ((b * p.num_heads + h) * p.query_len + i) * p.key_len;
-        float* out = p.output.row(b, h, i);
-        compute_scores(weights, p, b, h, i, 0, p.key_len);
-        const std::size_t causal_limit = causal_end(p, i);
-        std::fill(weights + causal_limit, weights + p.masked_key_len, minus_infinity);
-        std::fill(out, out + p.value_dim, 0.0f);
-
-        const float max = kernels::row_max(kernel_arch {}, weights, p.key_len);
-        if (max == minus_infinity)
-        {
-            std::fill(weights, weights + p.key_len, 0.0f);
+        if (first_key >= p.masked_key_len)
             return;
+        const std::size_t masked = std::min(count, p.masked_key_len - first_key);
+        for (const strided_mask& mask : p.masks)
+            add_mask(scores, mask, b, h, i, first_key, masked);
+        if (p.is_causal && first_key + masked > i + 1)
+        {
+            const std::size_t from = std::max(first_key, i + 1) - first_key;
+            std::fill(scores + from, scores + masked, minus_infinity);
         }
-        const float sum = kernels::exp_minus_max_sum(kernel_arch {}, weights, weights, max, p.key_len);
-        kernels::scale_in_place(kernel_arch {}, weights, 1.0f / sum, p.key_len);
-        for (std::size_t j = 0; j < p.key_len; ++j)
-            if (weights[j] != 0.0f)
-                kernels::scale_accumulate(kernel_arch {}, out, weights[j], p.value.row(b, h, j), p.value_dim);
+    }
+
+    // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
+    void block_scores(float* s, std::size_t lds, const scratch_views& v, const attention_problem& p, std::size_t b,
+                      std::size_t h, std::size_t i0, std::size_t rows, std::size_t first_key, std::size_t count)
+    {
+        kernels::packed_matrix_multiply(kernel_arch {}, s, lds, v.queries, p.head_dim,
+                                        v.packed_keys + first_key * p.head_dim, p.head_dim * width, nullptr, rows, count,
+                                        p.head_dim);
+        for (std::size_t r = 0; r < rows; ++r)
+            mask_row(s + r * lds, p, b, h, i0 + r, first_key, count);
+    }
+
+    void attend_block_online(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t h,
+                             std::size_t i0, std::size_t rows)
+    {
+        float* out = p.output.row(b, h, i0);
+        const auto ldo = static_cast<std::size_t>(p.output.row_stride);
+        for (std::size_t r = 0; r < rows; ++r)
+            std::fill(out + r * ldo, out + r * ldo + p.value_dim, 0.0f);
+        std::fill(v.row_max, v.row_max + rows, minus_infinity);
+        std::fill(v.row_sum, v.row_sum + rows, 0.0f);
+
+        const std::size_t last_row = i0 + rows - 1;
+        for (std::size_t first = 0; first < p.key_len; first += key_tile)
+        {
+            const std::size_t count = std::min(key_tile, p.key_len - first);
+            // Above the diagonal for every row of the block: nothing to add.
+            if (p.is_causal && first > last_row && first + count <= p.masked_key_len)
+                continue;
+            block_scores(v.scores, key_tile, v, p, b, h, i0, rows, first, count);
+            for (std::size_t r = 0; r < rows; ++r)
+            {
+                float* s = v.scores + r * key_tile;
+                const float tile_max = kernels::row_max(kernel_arch {}, s, count);
+                if (tile_max == minus_infinity || std::isnan(tile_max))
+                {
+                    // Fully masked here: contributes nothing. NaN poisons the row's sum.
+                    if (std::isnan(tile_max))
+                        v.row_sum[r] = tile_max;
+                    std::fill(s, s + count, 0.0f);
+                    continue;
+                }
+                if (tile_max > v.row_max[r])
+                {
+                    const float correction = std::exp(v.row_max[r] - tile_max);
+                    kernels::scale_in_place(kernel_arch {}, out + r * ldo, correction, p.value_dim);
+                    v.row_sum[r] *= correction;
+                    v.row_max[r] = tile_max;
+                }
+                v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
+            }
+            kernels::packed_matrix_multiply(kernel_arch {}, out, ldo, v.scores, key_tile, v.packed_values + first * width,
+                                            p.key_len * width, nullptr, rows, p.value_dim, count, true);
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* row = out + r * ldo;
+            // The sum is 0 only when every key was masked; then the row is zeros.
+            if (v.row_sum[r] == 0.0f)
+                std::fill(row, row + p.value_dim, 0.0f);
+            else
+                kernels::scale_in_place(kernel_arch {}, row, 1.0f / v.row_sum[r], p.value_dim);
+        }
+    }
+
+    void attend_block_with_weights(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t h,
+                                   std::size_t i0, std::size_t rows)
+    {
+        float* weights = p.weights + ((b * p.num_heads + h) * p.query_len + i0) * p.key_len;
+        block_scores(weights, p.key_len, v, p, b, h, i0, rows, 0, p.key_len);
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* w = weights + r * p.key_len;
+            const float max = kernels::row_max(kernel_arch {}, w, p.key_len);
+            if (max == minus_infinity)
+            {
+                std::fill(w, w + p.key_len, 0.0f);
+                continue;
+            }
+            const float sum = kernels::exp_minus_max_sum(kernel_arch {}, w, w, max, p.key_len);
+            kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, p.key_len);
+        }
+        kernels::packed_matrix_multiply(kernel_arch {}, p.output.row(b, h, i0),
+                                        static_cast<std::size_t>(p.output.row_stride), weights, p.key_len,
+                                        v.packed_values, p.key_len * width, nullptr, rows, p.value_dim, p.key_len);
     }
 } // namespace
 
@@ -162,28 +209,37 @@ strided_mask broadcast_mask(const mask_tensor_view& mask)
     std::ptrdiff_t stride = 1;
     for (std::size_t k = 0; k < rank; ++k)
     {
-        const std::size_t axis = rank - 1 - k;
-        const std::size_t extent = mask.shape[axis];
+        const std::size_t extent = mask.shape[rank - 1 - k];
         *strides[3 - k] = extent == 1 ? 0 : stride;
         stride *= static_cast<std::ptrdiff_t>(extent);
     }
     return result;
 }
 
-void run_attention(const attention_problem& p, std::vector<float>& scores, std::vector<float>& accumulator)
+void run_attention(const attention_problem& p, std::vector<float>& scratch)
 {
-    if (scores.size() < key_tile)
-        scores.resize(key_tile);
-    if (accumulator.size() < p.value_dim)
-        accumulator.resize(p.value_dim);
+    const scratch_views v = carve(p, scratch);
     for (std::size_t b = 0; b < p.batch_size; ++b)
         for (std::size_t h = 0; h < p.num_heads; ++h)
-            for (std::size_t i = 0; i < p.query_len; ++i)
+        {
+            kernels::pack_columns(kernel_arch {}, v.packed_keys, p.key.row(b, h, 0),
+                                  static_cast<std::size_t>(p.key.row_stride), p.key_len, p.head_dim);
+            kernels::pack_rows(kernel_arch {}, v.packed_values, p.value.row(b, h, 0),
+                               static_cast<std::size_t>(p.value.row_stride), p.key_len, p.value_dim);
+            for (std::size_t i0 = 0; i0 < p.query_len; i0 += query_block)
             {
+                const std::size_t rows = std::min(query_block, p.query_len - i0);
+                for (std::size_t r = 0; r < rows; ++r)
+                {
+                    float* q = v.queries + r * p.head_dim;
+                    std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
+                    kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
+                }
                 if (p.weights)
-                    attend_row_with_weights(p, b, h, i);
+                    attend_block_with_weights(p, v, b, h, i0, rows);
                 else
-                    attend_row_online(p, b, h, i, scores.data(), accumulator.data());
+                    attend_block_online(p, v, b, h, i0, rows);
             }
+        }
 }
 } // namespace mha::detail

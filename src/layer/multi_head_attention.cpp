@@ -49,7 +49,7 @@ namespace
     std::vector<float> pack(const float* weight, std::size_t out_features, std::size_t in_features)
     {
         std::vector<float> packed(kernels::packed_size(kernel_arch {}, out_features, in_features));
-        kernels::pack_columns(kernel_arch {}, packed.data(), weight, out_features, in_features);
+        kernels::pack_columns(kernel_arch {}, packed.data(), weight, in_features, out_features, in_features);
         return packed;
     }
 } // namespace
@@ -174,7 +174,13 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     attention_output_.resize(n_batch * l * e);
     buffers_.output.resize(n_batch * l * e);
 
-    const auto bias_or_null = [](const projection& p) { return p.bias.empty() ? nullptr : p.bias.data(); };
+    // c (rows x E) = a (rows x in_dim) . W^T + b, W packed at load time.
+    const auto project = [&](const projection& proj, float* c, std::size_t ldc, const float* a, std::size_t lda,
+                             std::size_t rows, std::size_t in_dim) {
+        kernels::packed_matrix_multiply(kernel_arch {}, c, ldc, a, lda, proj.packed_weight.data(),
+                                        in_dim * kernels::panel_width(kernel_arch {}),
+                                        proj.bias.empty() ? nullptr : proj.bias.data(), rows, e, in_dim);
+    };
     // Keys or values of batch item n: S projected rows, then the appended ones.
     const auto project_sequence = [&](const float_tensor_view& input, const projection& proj,
                                       const std::vector<float>& appended_bias, std::vector<float>& projected,
@@ -182,8 +188,7 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
         const std::size_t in_dim = input.shape.back();
         const batch_rows rows = rows_of_batch(config_, s.batched, n_batch, sk, n, in_dim);
         float* target = projected.data() + n * total_keys * e;
-        kernels::packed_matrix_multiply(kernel_arch {}, target, e, input.data + rows.offset, rows.stride,
-                                 proj.packed_weight.data(), bias_or_null(proj), sk, e, in_dim);
+        project(proj, target, e, input.data + rows.offset, rows.stride, sk, in_dim);
         float* next_row = target + sk * e;
         if (config_.add_bias_kv)
         {
@@ -196,9 +201,8 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows q_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        kernels::packed_matrix_multiply(kernel_arch {}, projected_query_.data() + n * l * e, e, a.query.data + q_rows.offset,
-                                 q_rows.stride, query_projection_.packed_weight.data(),
-                                 bias_or_null(query_projection_), l, e, e);
+        project(query_projection_, projected_query_.data() + n * l * e, e, a.query.data + q_rows.offset, q_rows.stride,
+                l, e);
         project_sequence(a.key, key_projection_, bias_k_, projected_key_, n);
         project_sequence(a.value, value_projection_, bias_v_, projected_value_, n);
     }
@@ -232,14 +236,13 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
         p.masks[1] = { a.attn_mask.kind, a.attn_mask.data, per_head ? plane * static_cast<std::ptrdiff_t>(h) : 0,
                        per_head ? plane : 0, static_cast<std::ptrdiff_t>(sk), 1 };
     }
-    detail::run_attention(p, buffers_.scores, buffers_.accumulator);
+    detail::run_attention(p, buffers_.scratch);
 
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows out_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        kernels::packed_matrix_multiply(kernel_arch {}, buffers_.output.data() + out_rows.offset, out_rows.stride,
-                                 attention_output_.data() + n * l * e, e, output_projection_.packed_weight.data(),
-                                 bias_or_null(output_projection_), l, e, e);
+        project(output_projection_, buffers_.output.data() + out_rows.offset, out_rows.stride,
+                attention_output_.data() + n * l * e, e, l, e);
     }
 
     result.output = buffers_.output.data();

@@ -56,7 +56,7 @@ status scaled_dot_product_attention(const sdpa_arguments& arguments, attention_b
     p.masks[0] = detail::broadcast_mask(arguments.attn_mask);
     p.is_causal = arguments.is_causal;
     p.masked_key_len = s.key_len;
-    detail::run_attention(p, buffers.scores, buffers.accumulator);
+    detail::run_attention(p, buffers.scratch);
 
     result.output = buffers.output.data();
     result.weights = p.weights;

@@ -14,9 +14,9 @@ struct attention_buffers
 {
     std::vector<float> output;
     std::vector<float> weights;
-    // One tile of scores and one output-row accumulator for the online softmax.
-    std::vector<float> scores;
-    std::vector<float> accumulator;
+    // Packed keys and values of one head, a block of scaled queries, a tile
+    // of scores, and the per-row softmax state (layer/attention_core.cpp).
+    std::vector<float> scratch;
 };
 
 // Points into attention_buffers; valid until the next call that uses them.
