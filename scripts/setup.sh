@@ -6,6 +6,8 @@
 #   cmake, g++      native build
 #   wabt            wasm-objdump (the "SIMD is really shipped" test)
 #   nodejs, npm     only if absent (the machines ship Node 20)
+#   chromium        only with --browser: the end-to-end and browser tests
+#                   (driven by playwright-core, which downloads no browser)
 set -euo pipefail
 
 missing=()
@@ -17,6 +19,9 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v wasm-objdump >/dev/null 2>&1 || missing+=(wabt)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${1:-}" = "--browser" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

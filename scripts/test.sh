@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
 
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --browser || exit 1
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
