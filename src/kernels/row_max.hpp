@@ -20,11 +20,11 @@ float row_max(Arch, const float* x, std::size_t n)
     if (n >= width)
     {
         float_batch best(minus_infinity);
-        auto seen_nan = best != best;
+        auto seen_nan = xsimd::isnan(best);
         for (; i + width <= n; i += width)
         {
             const float_batch values = float_batch::load_unaligned(x + i);
-            seen_nan = seen_nan || (values != values);
+            seen_nan = seen_nan || xsimd::isnan(values);
             best = xsimd::max(best, values);
         }
         if (xsimd::any(seen_nan))

@@ -23,7 +23,9 @@ xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
     using float_batch = xsimd::batch<float, Arch>;
     using int_batch = xsimd::batch<int32_t, Arch>;
     const auto is_minus_infinity = x == float_batch(-std::numeric_limits<float>::infinity());
-    const auto is_nan = x != x;
+    // xsimd::isnan, not x != x: xsimd 8.1 compiles != on AVX as an ordered
+    // comparison, which is false for NaN.
+    const auto is_nan = xsimd::isnan(x);
 
     const float_batch clamped = xsimd::min(xsimd::max(x, float_batch(-87.3f)), float_batch(88.3f));
     // 1.5 * 2^23: adding it pushes the fraction bits out, leaving round-to-nearest.
