@@ -120,7 +120,7 @@ export function lineGeometry(attentionOfLayer, tokens, options = {}) {
 export function lineSvgMarkup(geometry, opacityOf = (line) => line.opacity) {
   const links = geometry.lines.map(
     (l) =>
-      `<line x1="${num(l.x1)}" y1="${num(l.y1)}" x2="${num(l.x2)}" y2="${num(l.y2)}" stroke="${l.color}" ` +
+      `<line data-head="${l.head}" x1="${num(l.x1)}" y1="${num(l.y1)}" x2="${num(l.x2)}" y2="${num(l.y2)}" stroke="${l.color}" ` +
       `stroke-opacity="${num(opacityOf(l))}"/>`,
   );
   const labels = [...geometry.labels.query, ...geometry.labels.key].map((l) =>
