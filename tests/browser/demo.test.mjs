@@ -66,7 +66,8 @@ test('hovering a cell shows the weight the library computes for it', async () =>
   const [query, key] = [T - 1, 4];
   const cell = geometry.cells[query * T + key];
   const scale = box.width / geometry.width;
-  await page.mouse.move(box.x + (cell.x + cell.w / 2) * scale, box.y + (cell.y + cell.h / 2) * scale);
+  // hover() scrolls the canvas into view first; the position is in CSS pixels of the element.
+  await page.locator('#heatmap').hover({ position: { x: (cell.x + cell.w / 2) * scale, y: (cell.y + cell.h / 2) * scale } });
   const tooltip = page.locator('#heatmap-tooltip');
   await expect(tooltip.getAttribute('data-query')).resolves.toBe(String(query));
   await expect(tooltip.getAttribute('data-key')).resolves.toBe(String(key));
@@ -82,6 +83,8 @@ test('toggling a head off hides its lines in the line view, and on again restore
       (h) => [...document.querySelectorAll('#lines line')].filter((l) => l.dataset.head === String(h) && Number(l.getAttribute('stroke-opacity') ?? 1) > 0 && l.style.display !== 'none').length,
       head,
     );
+  // Away from the heatmap, so no hovered token narrows the lines.
+  await page.mouse.move(1, 1);
   const before = await visibleLinesOf(HEAD);
   expect(before).toBeGreaterThan(0);
   await page.click(`.head-toggle[data-head="${HEAD}"]`);
