@@ -504,6 +504,74 @@ def pattern_scores(model, vocab, windows):
     return scores, uniform, counts
 
 
+def word_class(tok):
+    if tok in make_corpus.GIRLS or tok in make_corpus.BOYS:
+        return "name"
+    if tok in make_corpus.OBJECTS or tok in make_corpus.ANIMALS:
+        return "noun"
+    if tok in make_corpus.OBJ_ADJS or tok in make_corpus.ANIMAL_ADJS or tok in make_corpus.HOUSE_ADJS:
+        return "adjective"
+    if tok in make_corpus.PLACES:
+        return "place"
+    if tok in PRONOUNS:
+        return "pronoun"
+    return f"'{tok}'"
+
+
+@torch.no_grad()
+def sharp_profile(model, vocab, windows, threshold=0.5, top=4):
+    """Per head: the share of query positions whose largest weight exceeds `threshold`, and what
+    those sharp looks most often are, as (query word class, key relation) with their share."""
+    from collections import Counter
+    x = windows[:, :-1]
+    _, weights = model(x, need_weights=True)
+    W = torch.stack(weights, 0).numpy()                          # (L, N, H, T, T)
+    L, N, H, T, _ = W.shape
+    toks = [[vocab[i] for i in row] for row in windows.tolist()]
+    out = [[None] * H for _ in range(L)]
+    for l in range(L):
+        for h in range(H):
+            seen = Counter()
+            total = 0
+            for n in range(N):
+                t = toks[n]
+                for i in range(1, T):
+                    total += 1
+                    row = W[l, n, h, i, : i + 1]
+                    j = int(row.argmax())
+                    if row[j] <= threshold:
+                        continue
+                    if j == 0:
+                        rel = "<bos>"
+                    elif j == i:
+                        rel = "itself"
+                    elif j == i - 1:
+                        rel = "the previous token"
+                    elif t[j] == t[i]:
+                        rel = "an earlier copy of itself"
+                    elif t[j - 1] == t[i]:
+                        rel = "the token after an earlier copy of itself"
+                    elif t[j] == t[i + 1] and t[j] not in ".,!?":
+                        rel = "an earlier copy of the next token"
+                    elif t[j] == "." and "." not in t[j + 1:i]:
+                        rel = "the last '.'"
+                    else:
+                        rel = word_class(t[j])
+                        rel = f"a {rel}" if not rel.startswith("'") else rel
+                    seen[(word_class(t[i]), rel)] += 1
+            sharp = sum(seen.values())
+            out[l][h] = {"sharp": sharp / total,
+                         "top": [(q, k, c / sharp) for (q, k), c in seen.most_common(top)] if sharp else []}
+    return out
+
+
+def describe_sharp(prof):
+    if not prof["top"]:
+        return f"never sharp (max weight > 0.5 at {prof['sharp']:.0%} of positions)"
+    parts = [f"{q} → {k} {c:.0%}" for q, k, c in prof["top"]]
+    return f"sharp at {prof['sharp']:.0%} of positions; of those: " + ", ".join(parts)
+
+
 def head_labels(scores, uniform):
     """A short honest description per head: the patterns it clearly shows."""
     L, H = len(scores["bos"]), len(scores["bos"][0])
@@ -528,7 +596,7 @@ def head_labels(scores, uniform):
 
 # ------------------------------------------------------------------ README
 
-def write_readme(metadata, config, tensors, scores, uniform, counts, labels, windows):
+def write_readme(metadata, config, tensors, scores, uniform, counts, labels, profile, windows):
     n_params = sum(int(np.prod(a.shape)) for a in tensors.values())
     size = os.path.getsize(WEIGHTS)
     L, H = config["n_layers"], config["n_heads"]
@@ -616,6 +684,15 @@ def write_readme(metadata, config, tensors, scores, uniform, counts, labels, win
         for h in range(H):
             p(f"* L{l}H{h}: {labels[l][h]}")
     p("")
+    p("Where each head looks when it looks sharply (its largest weight > 0.5), as `query word → key`, with the "
+      "share of those positions (`noun` = a thing or an animal; `an earlier copy of the next token` = the key is the "
+      "word the model is about to write; relations are checked in the order `<bos>`, itself, previous token, "
+      "earlier copy of itself, token after an earlier copy, earlier copy of the next token, last `.`):")
+    p("")
+    for l in range(L):
+        for h in range(H):
+            p(f"* L{l}H{h}: {describe_sharp(profile[l][h])}")
+    p("")
     with open(README, "w") as f:
         f.write("\n".join(lines))
 
@@ -624,13 +701,17 @@ def report(model, config, metadata, tensors, vocab):
     windows = heldout_windows(vocab, config["context"], 256)
     scores, uniform, counts = pattern_scores(model, vocab, windows)
     labels = head_labels(scores, uniform)
-    write_readme(metadata, config, tensors, scores, uniform, counts, labels, len(windows))
+    profile = sharp_profile(model, vocab, windows)
+    write_readme(metadata, config, tensors, scores, uniform, counts, labels, profile, len(windows))
     print("pattern scores (layer, head):")
     print("        " + " ".join(f"{k[:9]:>9}" for k in SCORE_NAMES))
     for l in range(config["n_layers"]):
         for h in range(config["n_heads"]):
             print(f"  L{l}H{h}  " + " ".join(f"{scores[k][l][h]:9.3f}" for k in SCORE_NAMES) + "   " + labels[l][h])
     print("  unif  " + " ".join(f"{uniform[k]:9.3f}" for k in SCORE_NAMES))
+    for l in range(config["n_layers"]):
+        for h in range(config["n_heads"]):
+            print(f"  L{l}H{h}: {describe_sharp(profile[l][h])}")
 
 
 # ------------------------------------------------------------------ fixture
