@@ -1,0 +1,235 @@
+// The side-by-side bench, independent of where it runs (Node or a Chromium
+// page): for each shape, every row computes once on identical inputs and is
+// checked against mha-wasm, then every row is timed.
+//
+// `env` supplies what differs between hosts: how to import each library,
+// where their .wasm files are, how to read bench/.cache files, and logging.
+
+import { flopsOf } from './flops.mjs';
+import { causalMask, layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
+import { mhaWasmRunners } from './runners/mha_wasm.mjs';
+import { onnxRuntimeRunners } from './runners/onnxruntime.mjs';
+import { plainJsRunners } from './runners/plain_js.mjs';
+import { tfjsRunners } from './runners/tfjs.mjs';
+import { expandShapes, matchesFilter } from './shapes.mjs';
+import { measureSimdPeak } from './simd_peak.mjs';
+import { maxAbsDiff, timeCalls } from './stats.mjs';
+
+// Max |peer - mha-wasm| allowed. Each library sums float32 products in its own
+// order: over SDPA's 64-long dot products the largest difference measured was
+// 2.4e-7, and after the layer's 768-long projections 1.4e-6 (full run, all
+// shapes). The limits leave room for other CPUs and library versions while
+// still catching a wrong scale, mask or layout, which show up at 1e-3 or more.
+export const TOLERANCE = { sdpa: 1e-4, layer: 1e-3 };
+
+export class MismatchError extends Error {}
+
+// rowLimitMs caps the per-run limit of the slow rows (plain JS, TF.js) in --quick;
+// warmUpMs is how long each row runs the warm-up case (twice: with and without weights).
+export const TIMING = {
+  full: { minSamples: 5, minTotalMs: 600, targetSampleMs: 25, maxSamples: 30, warmUpMs: 150 },
+  quick: { minSamples: 5, minTotalMs: 100, targetSampleMs: 10, maxSamples: 15, warmUpMs: 75, rowLimitMs: 500 },
+};
+
+async function loadRunners(env, info, config) {
+  const t = performance.now();
+  const mha = await (await env.importMha()).init();
+  info.mhaInitMs = performance.now() - t;
+  info.mhaSimdArchitecture = mha.capabilities.simdArchitecture;
+  const runners = [...mhaWasmRunners(mha)];
+  const optional = [
+    ['onnxruntime-web', async () => onnxRuntimeRunners(await env.importOrt(), env)],
+    ['TF.js wasm', async () => tfjsRunners(await env.importTf(), env)],
+  ];
+  for (const [name, load] of optional) {
+    if (config.unavailable?.[name]) {
+      info.unavailable.push({ name, error: config.unavailable[name] });
+      continue;
+    }
+    try {
+      runners.push(...(await load()));
+    } catch (error) {
+      info.unavailable.push({ name, error: String(error && error.stack ? error.stack.split('\n')[0] : error) });
+      env.log(`${name}: could not be loaded, its rows are missing: ${error}`);
+    }
+  }
+  runners.push(...plainJsRunners());
+  return { mha, runners };
+}
+
+function makeData(shape, weights) {
+  return {
+    sdpa: sdpaInputs(shape),
+    layer: layerInputs(shape),
+    weights,
+    mask: shape.causal ? causalMask(shape.queryLen, shape.keyLen) : null,
+  };
+}
+
+function compare(row, reference, result, shape) {
+  const tolerance = TOLERANCE[row.kind];
+  const outputDiff = maxAbsDiff(reference.output, result.output);
+  const weightsDiff = shape.needWeights ? maxAbsDiff(reference.weights, result.weights) : null;
+  row.check = { outputDiff, weightsDiff, tolerance };
+  const worst = Math.max(outputDiff, weightsDiff ?? 0);
+  if (!(worst <= tolerance)) {
+    const what = outputDiff > tolerance ? `output max abs diff ${outputDiff}` : `weights max abs diff ${weightsDiff}`;
+    throw new MismatchError(`${row.name} disagrees with mha-wasm on ${shape.label}: ${what} > ${tolerance}`);
+  }
+}
+
+// Rows that would take too long are skipped before they run, from the rate
+// the same row reached on the previous shape of the same kind (causal, weights),
+// else on the previous shape at all. Shapes run cheapest first, and rates fall
+// as the (L, S) scores outgrow the caches, so the latest rate is the best guess.
+const rateKey = (name, shape) => `${name}|${shape.causal}|${shape.needWeights}`;
+
+function recordRate(rates, name, shape, flops, ms) {
+  const rate = flops / ms / 1e6;
+  rates.set(rateKey(name, shape), rate);
+  rates.set(name, rate);
+}
+
+function skipReason(runner, shape, rates, limitMs) {
+  if (runner.maxLength && shape.queryLen > runner.maxLength) return `skipped: L > ${runner.maxLength}`;
+  const rate = rates.get(rateKey(runner.name, shape)) ?? rates.get(runner.name);
+  if (limitMs && rate) {
+    const predictedMs = flopsOf(runner.kind, shape) / rate / 1e6;
+    if (predictedMs > limitMs) return `skipped: predicted ${(predictedMs / 1000).toFixed(1)} s/run > ${limitMs / 1000} s`;
+  }
+  return null;
+}
+
+const limitOf = (runner, timing) => (runner.limitMs ? Math.min(runner.limitMs, timing.rowLimitMs ?? Infinity) : 0);
+
+async function checkPhase(env, shape, kind, runners, data, rates, config, timing) {
+  const rows = [];
+  let reference = null;
+  for (const runner of runners) {
+    const row = { shape: shape.key, label: shape.label, kind, name: runner.name, group: runner.group ?? null, variant: runner.variant ?? null, flops: flopsOf(kind, shape) };
+    rows.push(row);
+    const applies = runner.applies ? runner.applies(shape) : true;
+    if (applies !== true) {
+      Object.assign(row, { status: 'n/a', note: applies });
+      continue;
+    }
+    const limitMs = limitOf(runner, timing);
+    const skip = skipReason(runner, shape, rates, limitMs);
+    if (skip) {
+      Object.assign(row, { status: 'skipped', note: skip });
+      continue;
+    }
+    try {
+      row.prepared = await runner.prepare(shape, data);
+      const t = performance.now();
+      let result = row.prepared.run();
+      if (result && typeof result.then === 'function') result = await result;
+      row.firstMs = performance.now() - t;
+      const out = row.prepared.read(result);
+      if (runner.reference) reference = out;
+      else compare(row, reference, out, shape);
+    } catch (error) {
+      if (error instanceof MismatchError || runner.reference) throw error;
+      Object.assign(row, { status: 'error', note: String(error && error.message ? error.message : error).split('\n')[0] });
+      env.log(`  ${runner.name} on ${shape.label} failed: ${row.note}`);
+      continue;
+    }
+    row.status = 'checked';
+    if (limitMs && row.firstMs > limitMs) {
+      Object.assign(row, { status: 'skipped', note: `skipped: first run ${(row.firstMs / 1000).toFixed(1)} s > ${limitMs / 1000} s` });
+      recordRate(rates, runner.name, shape, row.flops, row.firstMs); // so larger shapes are predicted, not tried
+    }
+  }
+  if (config.onReference) await config.onReference(shape, kind, reference);
+  return rows;
+}
+
+async function timePhase(env, shape, rows, rates, timing) {
+  for (const row of rows) {
+    if (row.status === 'checked') {
+      Object.assign(row, await timeCalls(row.prepared.run, timing));
+      row.status = 'ok';
+      recordRate(rates, row.name, shape, row.flops, row.medianMs);
+      env.log(`  ${row.name.padEnd(30)} ${row.medianMs.toFixed(3).padStart(10)} ms  (${row.samples} x ${row.callsPerSample})`);
+    } else if (row.status !== 'n/a') {
+      env.log(`  ${row.name.padEnd(30)} ${row.note ?? row.status}`);
+    }
+    if (row.prepared) row.prepared.dispose();
+    delete row.prepared;
+  }
+}
+
+// Before the first timed shape, every row runs a small case for a while, so
+// that V8 has moved each library's JS and wasm code to its optimizing tier
+// (wasm starts in the baseline compiler and tiers up per function when hot).
+// Without this, whichever shape comes first (L=16) times partly cold code.
+async function warmUp(env, runners, weights, model, warmUpMs) {
+  const t = performance.now();
+  for (const needWeights of [false, true]) {
+    const shape = { ...model, key: 'warm-up', label: 'warm-up', queryLen: 64, keyLen: 64, causal: false, needWeights };
+    const data = makeData(shape, weights);
+    for (const runner of runners) {
+      if (runner.applies && runner.applies(shape) !== true) continue;
+      try {
+        const prepared = await runner.prepare(shape, data);
+        const start = performance.now();
+        for (let calls = 0; calls < 3 || (performance.now() - start < warmUpMs && calls < 200); calls++) await prepared.run();
+        prepared.dispose();
+      } catch {
+        // A row that cannot run reports its error when its first real shape runs.
+      }
+    }
+  }
+  env.log(`warm-up: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * config: { shapesSpec, quick, filter, unavailable?: { library: reason },
+ *          externalRows?: { sdpa: [names], layer: [names] }, onReference?(shape, kind, reference),
+ *          afterShape?(shape, kinds) }.
+ * Returns { rows, peak: { start, end }, info }.
+ */
+export async function runHarness(env, config) {
+  const info = { platform: env.platform, unavailable: [] };
+  const timing = config.quick ? TIMING.quick : TIMING.full;
+  const peakBytes = await env.readCache('simd_peak.wasm');
+  const peakStart = await measureSimdPeak(peakBytes);
+  env.log(`WebAssembly SIMD peak: ${peakStart.gflops.toFixed(1)} GFLOP/s`);
+  const { runners } = await loadRunners(env, info, config);
+  const weights = layerWeights(config.shapesSpec.model.embedDim);
+  const shapes = expandShapes(config.shapesSpec, { quick: config.quick }).sort(
+    (a, b) => flopsOf('layer', a) - flopsOf('layer', b) || a.needWeights - b.needWeights,
+  );
+  const { embedDim, heads, headDim } = config.shapesSpec.model;
+  const used = runners.filter((r) => r.reference || shapes.some((shape) => matchesFilter(config.filter, shape, r.name)));
+  await warmUp(env, used, weights, { embedDim, heads, headDim }, timing.warmUpMs);
+  const rates = new Map();
+  const rows = [];
+  for (const [index, shape] of shapes.entries()) {
+    const kinds = ['sdpa', 'layer'].map((kind) => {
+      const ofKind = runners.filter((r) => r.kind === kind);
+      const chosen = ofKind.filter((r) => matchesFilter(config.filter, shape, r.name));
+      // Rows timed elsewhere (native, by bench/run.mjs) also need this shape's reference.
+      const external = (config.externalRows?.[kind] ?? []).some((name) => matchesFilter(config.filter, shape, name));
+      // The reference row always runs: every other row is checked against it and divided by it.
+      if ((chosen.length > 0 || external) && !chosen[0]?.reference) chosen.unshift(ofKind.find((r) => r.reference));
+      return [kind, chosen];
+    });
+    if (kinds.every(([, chosen]) => chosen.length === 0)) continue;
+    env.log(`[${index + 1}/${shapes.length}] ${shape.label}`);
+    const data = makeData(shape, weights);
+    const ran = [];
+    for (const [kind, chosen] of kinds) {
+      if (chosen.length === 0) continue;
+      const shapeRows = await checkPhase(env, shape, kind, chosen, data, rates, config, timing);
+      await timePhase(env, shape, shapeRows, rates, timing);
+      rows.push(...shapeRows);
+      ran.push(kind);
+    }
+    // The native rows of this shape are timed now, close in time to the JS rows they are divided by.
+    if (config.afterShape) await config.afterShape(shape, ran);
+  }
+  const peakEnd = await measureSimdPeak(peakBytes);
+  env.log(`WebAssembly SIMD peak (again, after the rows): ${peakEnd.gflops.toFixed(1)} GFLOP/s`);
+  return { rows, peak: { start: peakStart, end: peakEnd }, info, shapes };
+}

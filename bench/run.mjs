@@ -1,0 +1,181 @@
+// npm run bench [-- --browser] [--quick] [--filter <substring>] [--no-native] [--out <file.json>]
+//
+// mha-wasm side by side with onnxruntime-web, TF.js (wasm), plain JavaScript
+// and the same C++ compiled natively, on identical inputs in one process (Node,
+// or one headless Chromium page with --browser). Progress goes to stderr; the
+// one table goes to stdout; everything is also written to bench/results/.
+// See bench/README.md for what each row is and how to read the numbers.
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { MismatchError, runHarness } from './harness.mjs';
+import { layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
+import { loadCheck } from './machine.mjs';
+import { heapProbe, packageInfo } from './mha_info.mjs';
+import { buildNative, checkNative, NATIVE_ARCHS, nativeRowName, timeNative } from './native.mjs';
+import { nodeEnv } from './node_env.mjs';
+import { printReport, writeReport } from './output.mjs';
+import { deriveColumns } from './report.mjs';
+import { mhaWasmRunners } from './runners/mha_wasm.mjs';
+import { BENCH, ROOT, ensureDist, ensureOnnxModels, ensureSimdPeak } from './setup.mjs';
+import { expandShapes, matchesFilter } from './shapes.mjs';
+
+const USAGE = `usage: npm run bench -- [--browser] [--quick] [--filter <substring>] [--no-native] [--out <file.json>]
+  --browser     run the JavaScript rows in headless Chromium (/usr/bin/chromium) instead of Node
+  --quick       L in {16, 128, 512} and decode, weights only at L=16 and decode, slow rows capped at 0.5 s: a smoke test
+  --filter S    only rows whose "<shape> <row name>" contains S (case-insensitive), e.g. "L=512", "ORT", "native"
+  --no-native   leave out the Google Benchmark rows
+  --out FILE    where to write the JSON (default bench/results/latest[-browser][-quick][-partial].json)`;
+
+function parseArgs(argv) {
+  const args = { browser: false, quick: false, filter: '', native: true, out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--browser') args.browser = true;
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--no-native') args.native = false;
+    else if (a === '--filter' && i + 1 < argv.length) args.filter = argv[++i];
+    else if (a.startsWith('--filter=')) args.filter = a.slice(9);
+    else if (a === '--out' && i + 1 < argv.length) args.out = argv[++i];
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+const startedAt = performance.now();
+const log = (message) => process.stderr.write(`${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)}s ${message}\n`);
+
+/** Everything generated or built before timing (cached in bench/.cache and build/bench-*). */
+async function prepare(args, spec) {
+  ensureDist(log);
+  const onnxProblem = ensureOnnxModels(spec.model.embedDim, log);
+  ensureSimdPeak(log);
+  const native = args.native ? buildNative(log) : { binaries: {}, problems: ['left out (--no-native)'] };
+  const mhaPackage = await packageInfo(); // must be the process's first mha-wasm init
+  log(`mha-wasm: init() ${mhaPackage.initMs.toFixed(1)} ms, mha.wasm ${mhaPackage.wasmBytes} B (${mhaPackage.wasmGzipBytes} B gzip -9)`);
+  return { onnxProblem, native, mhaPackage };
+}
+
+/** In --browser mode the native rows are checked here, against mha-wasm in Node (same .wasm, same bits). */
+async function checkNativeInNode(binaries, shapes, wanted, spec) {
+  const { init } = await import('../dist/node.mjs');
+  const [sdpa, layer] = mhaWasmRunners(await init());
+  const weights = layerWeights(spec.model.embedDim);
+  const checks = [];
+  for (const shape of shapes) {
+    const data = { sdpa: sdpaInputs(shape), layer: layerInputs(shape), weights };
+    for (const runner of [sdpa, layer]) {
+      const bins = Object.fromEntries(Object.entries(binaries).filter(([arch]) => wanted(shape, runner.kind, arch)));
+      if (Object.keys(bins).length === 0) continue;
+      const prepared = runner.prepare(shape, data);
+      checks.push(...checkNative(bins, shape, runner.kind, prepared.read(prepared.run())));
+      prepared.dispose();
+    }
+  }
+  return checks;
+}
+
+/**
+ * The native rows: numerical checks (before any timing of their shape) and
+ * Google Benchmark timing right after the JavaScript rows of each shape.
+ */
+function nativePhase(args, native) {
+  const state = { checks: [], rows: [], contexts: {} };
+  const wanted = (shape, kind, arch) => Boolean(native.binaries[arch]) && matchesFilter(args.filter, shape, nativeRowName(arch, kind));
+  const binariesFor = (shape, kind) => Object.fromEntries(Object.entries(native.binaries).filter(([arch]) => wanted(shape, kind, arch)));
+  state.externalRows = Object.fromEntries(['sdpa', 'layer'].map((k) => [k, Object.keys(native.binaries).map((arch) => nativeRowName(arch, k))]));
+  state.check = (shape, kind, reference) => {
+    const bins = binariesFor(shape, kind);
+    if (Object.keys(bins).length > 0 && reference) state.checks.push(...checkNative(bins, shape, kind, reference));
+  };
+  state.checkAllInNode = async (shapes, spec) => {
+    state.checks.push(...(await checkNativeInNode(native.binaries, shapes, wanted, spec)));
+  };
+  state.afterShape = (shape, kinds) => {
+    for (const kind of kinds) {
+      for (const { arch } of NATIVE_ARCHS) {
+        const check = state.checks.find((c) => c.arch === arch && c.kind === kind && c.shape === shape.key);
+        if (!check) continue;
+        const { row, context } = timeNative(native.binaries[arch], arch, shape, kind, { quick: args.quick });
+        state.rows.push({ ...row, check: check.check });
+        state.contexts[arch] = context;
+        log(`  ${row.name.padEnd(30)} ${row.medianMs.toFixed(3).padStart(10)} ms  (${row.samples} x ${row.callsPerSample})`);
+      }
+    }
+  };
+  return state;
+}
+
+/** The JavaScript rows in Node or Chromium, with the native rows of each shape timed after them. */
+async function runRows(args, spec, shapes, { onnxProblem, native }) {
+  const nat = nativePhase(args, native);
+  const config = {
+    shapesSpec: spec,
+    quick: args.quick,
+    filter: args.filter,
+    externalRows: nat.externalRows,
+    unavailable: onnxProblem ? { 'onnxruntime-web': `ONNX graphs missing: ${onnxProblem}` } : {},
+  };
+  const out = { native: nat, browserVersion: null, externalRequests: [] };
+  if (args.browser) {
+    // The page's outputs stay in the page, so the native builds are checked here first, against mha-wasm in Node.
+    await nat.checkAllInNode(shapes, spec);
+    const { runInBrowser } = await import('./browser.mjs');
+    const outcome = await runInBrowser(config, log, { afterShape: nat.afterShape });
+    out.browserVersion = outcome.browserVersion;
+    out.externalRequests = outcome.externalRequests;
+    for (const url of out.externalRequests) log(`warning: the page requested ${url} (not the local server)`);
+    if (!outcome.ok) throw outcome.mismatch ? new MismatchError(outcome.message.split('\n')[0]) : new Error(`in Chromium: ${outcome.message}`);
+    out.harness = outcome.result;
+  } else {
+    out.harness = await runHarness(nodeEnv(log), { ...config, onReference: nat.check, afterShape: nat.afterShape });
+  }
+  if (nat.checks.length > 0) log(`native rows agreed with mha-wasm on ${nat.checks.length} (shape, kind, build) cases`);
+  return out;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const spec = JSON.parse(readFileSync(join(BENCH, 'shapes.json'), 'utf8'));
+  const loadBefore = loadCheck();
+  log(`load before: ${loadBefore.loadavg}\n  ${loadBefore.top.join('\n  ')}`);
+  if (loadBefore.busyProcesses > 0) log('warning: other processes are using the CPU; compare only ratios from this run');
+
+  const prepared = await prepare(args, spec);
+  const shapes = expandShapes(spec, { quick: args.quick });
+  const shapesByKey = new Map(shapes.map((s) => [s.key, s]));
+  const js = await runRows(args, spec, shapes, prepared);
+
+  // One call at L = 16384 takes about a minute: full, unfiltered runs only.
+  let heap = null;
+  if (!args.quick && !args.filter) {
+    log(`mha-wasm heap probe: SDPA at L=${spec.heapProbe.queryLen}, no weights, fresh module instance`);
+    heap = await heapProbe(spec.model, spec.heapProbe);
+  }
+
+  const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
+  const rows = [...js.harness.rows, ...js.native.rows];
+  deriveColumns(rows, shapesByKey, peakGflops);
+  const run = {
+    args, spec, shapes, rows, peakGflops, heap, loadBefore, loadAfter: loadCheck(),
+    harness: js.harness, browserVersion: js.browserVersion, externalRequests: js.externalRequests,
+    mhaPackage: prepared.mhaPackage, native: prepared.native, nativeContexts: js.native.contexts,
+    totalSeconds: (performance.now() - startedAt) / 1000,
+  };
+  printReport(run);
+  const suffix = `${args.browser ? '-browser' : ''}${args.quick ? '-quick' : ''}${args.filter ? '-partial' : ''}`;
+  const path = args.out ?? join(BENCH, 'results', `latest${suffix}.json`);
+  writeReport(path, run);
+  log(`wrote ${relative(ROOT, path)}`);
+}
+
+main().catch((error) => {
+  // A disagreeing row is the expected kind of failure: one line naming it. Anything else: the stack.
+  console.error(`\nbench FAILED: ${error instanceof MismatchError ? error.message : error && error.stack ? error.stack : error}`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+// mha-wasm through its public API: the reference every other row is checked
+// against and divided by. Timed calls include the copies of the inputs into
+// the wasm heap and of the results out of it, as a user of the package pays them.
+//
+// SDPA: q (1, H, L, D), k/v (1, H, S, D). Layer: forward(x, x, x) on (L, 1, E)
+// (memory (S, 1, E) as key/value when S != L), averageAttnWeights: false.
+
+export function mhaWasmRunners(mha) {
+  const sdpa = {
+    name: 'mha-wasm SDPA',
+    kind: 'sdpa',
+    reference: true,
+    prepare(shape, data) {
+      const { heads: h, queryLen: l, keyLen: s, headDim: d } = shape;
+      const q = { data: data.sdpa.query, shape: [1, h, l, d] };
+      const k = { data: data.sdpa.key, shape: [1, h, s, d] };
+      const v = { data: data.sdpa.value, shape: [1, h, s, d] };
+      const options = { isCausal: shape.causal, needWeights: shape.needWeights };
+      return {
+        run: () => mha.scaledDotProductAttention(q, k, v, options),
+        read: (r) => ({ output: r.output.data, weights: r.weights ? r.weights.data : null }),
+        dispose() {},
+      };
+    },
+  };
+  const layer = {
+    name: 'mha-wasm layer',
+    kind: 'layer',
+    reference: true,
+    prepare(shape, data) {
+      const { queryLen: l, keyLen: s, embedDim: e } = shape;
+      const mhaLayer = mha.createMultiHeadAttention({ embedDim: e, numHeads: shape.heads });
+      mhaLayer.loadWeights(data.weights);
+      const x = { data: data.layer.x, shape: [l, 1, e] };
+      const memory = data.layer.memory === data.layer.x ? x : { data: data.layer.memory, shape: [s, 1, e] };
+      const options = { isCausal: shape.causal, needWeights: shape.needWeights, averageAttnWeights: false };
+      return {
+        run: () => mhaLayer.forward(x, memory, memory, options),
+        read: (r) => ({ output: r.output.data, weights: r.weights ? r.weights.data : null }),
+        dispose: () => mhaLayer.dispose(),
+      };
+    },
+  };
+  return [sdpa, layer];
+}

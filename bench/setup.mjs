@@ -1,0 +1,69 @@
+// Node-only preparation before any timing: the built package, the ONNX graphs,
+// the SIMD-peak module. Everything generated goes to bench/.cache/ (git-ignored)
+// and is rebuilt only when missing or stale.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { layerWeights, weightsBlob } from './inputs.mjs';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BENCH = join(ROOT, 'bench');
+export const CACHE = join(BENCH, '.cache');
+const PYTHON = '/usr/bin/python3';
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+function run(command, args, options = {}) {
+  return spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+}
+
+/** dist/ must hold the package; build it (bash scripts/build.sh) when it does not. */
+export function ensureDist(log) {
+  if (existsSync(join(ROOT, 'dist', 'node.mjs')) && existsSync(join(ROOT, 'dist', 'mha.wasm'))) return;
+  log('dist/ is missing: running bash scripts/build.sh');
+  const r = run('bash', ['scripts/build.sh'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('bash scripts/build.sh failed; the bench needs the built package in dist/');
+}
+
+/**
+ * The ONNX graphs for the ORT rows, with the bench's layer weights baked in.
+ * Returns null when they are ready, or the reason the ORT rows cannot run.
+ */
+export function ensureOnnxModels(embedDim, log) {
+  mkdirSync(join(CACHE, 'onnx'), { recursive: true });
+  const weightsPath = join(CACHE, 'layer_weights.bin');
+  const blob = weightsBlob(layerWeights(embedDim));
+  writeFileSync(weightsPath, blob);
+  const script = join(ROOT, 'scripts', 'make_onnx_models.py');
+  const manifestPath = join(CACHE, 'onnx', 'manifest.json');
+  if (existsSync(manifestPath)) {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const fresh = manifest.weights_sha256 === sha256(blob) && manifest.script_sha256 === sha256(readFileSync(script));
+    if (fresh && manifest.files.every((f) => existsSync(join(CACHE, 'onnx', f)))) return null;
+  }
+  log('generating ONNX graphs: /usr/bin/python3 scripts/make_onnx_models.py');
+  const r = run(PYTHON, [script, '--weights', weightsPath, '--out', join(CACHE, 'onnx')]);
+  if (r.status === 0) {
+    log(r.stdout.trim());
+    return null;
+  }
+  const reason = (r.error ? String(r.error) : r.stderr.trim().split('\n').pop()) || `exit ${r.status}`;
+  log(`ONNX graphs could not be generated, so the onnxruntime-web rows are left out:\n  ${reason}\n` +
+    '  The generator needs Debian\'s python3-onnx: apt-get install -y python3-onnx');
+  return reason;
+}
+
+/** bench/simd_peak.wat -> bench/.cache/simd_peak.wasm with wabt's wat2wasm. */
+export function ensureSimdPeak(log) {
+  const source = join(BENCH, 'simd_peak.wat');
+  const target = join(CACHE, 'simd_peak.wasm');
+  if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return;
+  mkdirSync(CACHE, { recursive: true });
+  log('compiling bench/simd_peak.wat with wat2wasm');
+  const r = run('wat2wasm', [source, '-o', target]);
+  if (r.status !== 0) {
+    throw new Error(`wat2wasm failed (${r.error ? r.error.message : r.stderr.trim()}); install Debian's wabt: apt-get install -y wabt`);
+  }
+}

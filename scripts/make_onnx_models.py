@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Write the ONNX graphs that `npm run bench` runs in onnxruntime-web.
+
+Command (bench/run.mjs runs it when bench/.cache/onnx/manifest.json is missing
+or stale; needs Debian's python3-onnx, `apt-get install -y python3-onnx`):
+
+    /usr/bin/python3 scripts/make_onnx_models.py --weights bench/.cache/layer_weights.bin \
+        --out bench/.cache/onnx
+
+Shape letters: B batch (1), H heads, L query length, S key length, E embed
+dim, D = E / H. L and S are symbolic, so one file serves every sequence length.
+
+Files (each a graph ORT can run; the bench keeps the fastest SDPA variant that
+computes the outputs a row needs):
+
+  sdpa_mha_{full,causal}.onnx   com.microsoft MultiHeadAttention (contrib op):
+                                query (B, L, E), key/value (B, S, E) -> (B, L, E);
+                                causal through its `unidirectional` attribute.
+  sdpa_attn23_{full,causal}_{w,nw}.onnx
+                                opset-23 Attention: Q (B, H, L, D), K/V (B, H, S, D),
+                                is_causal; `_w` also returns the softmax
+                                probabilities (qk_matmul_output_mode = 3).
+  sdpa_ops_{full,causal}.onnx   the same computation spelled with plain ops
+                                (MatMul, Mul, Add(mask), Softmax, MatMul) on
+                                (B, H, L, D); outputs Y and the probabilities.
+  layer_{full,causal}.onnx      nn.MultiheadAttention as plain ops
+                                (MatMul/Add/Reshape/Transpose/MatMul/Div/Add(mask)/
+                                Softmax/MatMul/Transpose/Reshape/MatMul/Add), the
+                                weights stored as initializers.
+
+Causal graphs of the plain-op kind take an additive (L, S) mask input (0 or
+-inf); the harness builds it once per shape, outside the timed region.
+
+The layer weights come from the bench (a raw float32 file in PyTorch order:
+in_proj_weight (3E, E), in_proj_bias (3E), out_proj.weight (E, E),
+out_proj.bias (E)), so ORT computes with exactly the weights mha-wasm loads.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as error:  # the bench prints this message as it is
+    sys.exit(f"make_onnx_models.py: {error}. Install Debian's python3-onnx: apt-get install -y python3-onnx")
+
+EMBED_DIM = 768
+NUM_HEADS = 12
+HEAD_DIM = EMBED_DIM // NUM_HEADS
+FLOAT = TensorProto.FLOAT
+# Debian's onnx 1.12 knows opsets up to 17; the Attention op needs 23, which
+# ORT 1.30 implements. Its checker would reject opset 23, so those files are
+# written without onnx.checker and with an IR version new enough for opset 23.
+PLAIN_OPSET = 17
+ATTENTION_OPSET = 23
+ATTENTION_IR_VERSION = 10
+
+
+def value(name, dims):
+    return helper.make_tensor_value_info(name, FLOAT, dims)
+
+
+def save(graph, path, opset, domains=()):
+    imports = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
+    model = helper.make_model(graph, opset_imports=imports, producer_name="mha-wasm bench")
+    if opset <= PLAIN_OPSET:
+        onnx.checker.check_model(model)
+    else:
+        model.ir_version = ATTENTION_IR_VERSION
+    onnx.save(model, path)
+
+
+def mha_contrib(causal):
+    """MultiHeadAttention (com.microsoft): the fused attention kernel ORT ships for BERT-like models."""
+    node = helper.make_node(
+        "MultiHeadAttention", ["query", "key", "value"], ["Y"], domain="com.microsoft",
+        num_heads=NUM_HEADS, unidirectional=int(causal))
+    return helper.make_graph(
+        [node], "sdpa_mha",
+        [value("query", [1, "L", EMBED_DIM]), value("key", [1, "S", EMBED_DIM]), value("value", [1, "S", EMBED_DIM])],
+        [value("Y", [1, "L", EMBED_DIM])])
+
+
+def attention23(causal, weights):
+    """ONNX opset-23 Attention on 4-D (B, H, L, D) inputs."""
+    outputs = ["Y", "", "", "P"] if weights else ["Y"]
+    attributes = {"is_causal": int(causal)}
+    if weights:
+        attributes["qk_matmul_output_mode"] = 3  # the probabilities, after softmax
+    node = helper.make_node("Attention", ["Q", "K", "V"], outputs, **attributes)
+    graph_outputs = [value("Y", [1, NUM_HEADS, "L", HEAD_DIM])]
+    if weights:
+        # No declared shape: ORT infers (1, H, -1, 0) for this optional output and would warn on every run.
+        graph_outputs.append(value("P", None))
+    return helper.make_graph(
+        [node], "sdpa_attn23",
+        [value("Q", [1, NUM_HEADS, "L", HEAD_DIM]), value("K", [1, NUM_HEADS, "S", HEAD_DIM]),
+         value("V", [1, NUM_HEADS, "S", HEAD_DIM])],
+        graph_outputs)
+
+
+def attention_nodes(q, k, v, causal, prefix=""):
+    """Scores, mask, softmax and P.V on (B, H, L, D) tensors; returns (nodes, Y, P)."""
+    p = prefix
+    nodes = [
+        helper.make_node("Transpose", [k], [p + "Kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", [q, p + "Kt"], [p + "scores"]),
+        helper.make_node("Div", [p + "scores", "sqrt_d"], [p + "scaled"]),
+    ]
+    logits = p + "scaled"
+    if causal:
+        nodes.append(helper.make_node("Add", [logits, "mask"], [p + "masked"]))
+        logits = p + "masked"
+    nodes += [
+        helper.make_node("Softmax", [logits], ["P"], axis=-1),
+        helper.make_node("MatMul", ["P", v], [p + "Y"]),
+    ]
+    return nodes, p + "Y", "P"
+
+
+def sqrt_d():
+    return numpy_helper.from_array(np.array(np.sqrt(HEAD_DIM), dtype=np.float32), "sqrt_d")
+
+
+def sdpa_ops(causal):
+    nodes, y, _ = attention_nodes("Q", "K", "V", causal, prefix="attn_")
+    nodes.append(helper.make_node("Identity", [y], ["Y"]))
+    inputs = [value("Q", [1, NUM_HEADS, "L", HEAD_DIM]), value("K", [1, NUM_HEADS, "S", HEAD_DIM]),
+              value("V", [1, NUM_HEADS, "S", HEAD_DIM])]
+    if causal:
+        inputs.append(value("mask", ["L", "S"]))
+    return helper.make_graph(
+        nodes, "sdpa_ops", inputs,
+        [value("Y", [1, NUM_HEADS, "L", HEAD_DIM]), value("P", [1, NUM_HEADS, "L", "S"])],
+        initializer=[sqrt_d()])
+
+
+def read_weights(path):
+    e = EMBED_DIM
+    flat = np.fromfile(path, dtype="<f4")
+    sizes = [3 * e * e, 3 * e, e * e, e]
+    if flat.size != sum(sizes):
+        sys.exit(f"make_onnx_models.py: {path} holds {flat.size} floats, expected {sum(sizes)} (E={e})")
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    return {
+        "in_proj_weight": parts[0].reshape(3 * e, e),
+        "in_proj_bias": parts[1],
+        "out_proj.weight": parts[2].reshape(e, e),
+        "out_proj.bias": parts[3],
+    }
+
+
+def layer(causal, w):
+    """nn.MultiheadAttention: x (B, L, E) and memory (B, S, E); (L, 1, E) is the same bytes as (1, L, E)."""
+    e = EMBED_DIM
+    in_w, in_b = w["in_proj_weight"], w["in_proj_bias"]
+    init = [sqrt_d(),
+            numpy_helper.from_array(np.array([0, -1, NUM_HEADS, HEAD_DIM], dtype=np.int64), "split_heads"),
+            numpy_helper.from_array(np.array([0, -1, e], dtype=np.int64), "merge_heads"),
+            numpy_helper.from_array(np.ascontiguousarray(w["out_proj.weight"].T), "Wo_t"),
+            numpy_helper.from_array(w["out_proj.bias"], "bo")]
+    nodes = []
+    heads = {}
+    # PyTorch computes x W^T + b; the initializers hold W^T so MatMul streams them as they are.
+    for i, (name, source, perm) in enumerate([("q", "x", [0, 2, 1, 3]), ("k", "memory", [0, 2, 1, 3]),
+                                              ("v", "memory", [0, 2, 1, 3])]):
+        init.append(numpy_helper.from_array(np.ascontiguousarray(in_w[i * e:(i + 1) * e].T), f"W{name}_t"))
+        init.append(numpy_helper.from_array(in_b[i * e:(i + 1) * e].copy(), f"b{name}"))
+        nodes += [
+            helper.make_node("MatMul", [source, f"W{name}_t"], [f"{name}_mm"]),
+            helper.make_node("Add", [f"{name}_mm", f"b{name}"], [f"{name}_proj"]),
+            helper.make_node("Reshape", [f"{name}_proj", "split_heads"], [f"{name}_bshd"]),
+            helper.make_node("Transpose", [f"{name}_bshd"], [f"{name}_heads"], perm=perm),
+        ]
+        heads[name] = f"{name}_heads"
+    attention, y, _ = attention_nodes(heads["q"], heads["k"], heads["v"], causal, prefix="attn_")
+    nodes += attention
+    nodes += [
+        helper.make_node("Transpose", [y], ["y_bshd"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["y_bshd", "merge_heads"], ["y_merged"]),
+        helper.make_node("MatMul", ["y_merged", "Wo_t"], ["out_mm"]),
+        helper.make_node("Add", ["out_mm", "bo"], ["Y"]),
+    ]
+    inputs = [value("x", [1, "L", e]), value("memory", [1, "S", e])]
+    if causal:
+        inputs.append(value("mask", ["L", "S"]))
+    return helper.make_graph(
+        nodes, "mha_layer", inputs,
+        [value("Y", [1, "L", e]), value("P", [1, NUM_HEADS, "L", "S"])], initializer=init)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", required=True, help="raw float32 layer weights written by the bench")
+    parser.add_argument("--out", required=True, help="output folder")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    weights = read_weights(args.weights)
+    files = []
+    for causal in (False, True):
+        tag = "causal" if causal else "full"
+        jobs = [
+            (f"sdpa_mha_{tag}.onnx", mha_contrib(causal), PLAIN_OPSET, ["com.microsoft"]),
+            (f"sdpa_attn23_{tag}_w.onnx", attention23(causal, True), ATTENTION_OPSET, []),
+            (f"sdpa_attn23_{tag}_nw.onnx", attention23(causal, False), ATTENTION_OPSET, []),
+            (f"sdpa_ops_{tag}.onnx", sdpa_ops(causal), PLAIN_OPSET, []),
+            (f"layer_{tag}.onnx", layer(causal, weights), PLAIN_OPSET, []),
+        ]
+        for name, graph, opset, domains in jobs:
+            save(graph, os.path.join(args.out, name), opset, domains)
+            files.append(name)
+    # The bench regenerates the files when the weights or this script change.
+    manifest = {
+        "weights_sha256": sha256(args.weights),
+        "script_sha256": sha256(os.path.abspath(__file__)),
+        "onnx_version": onnx.__version__,
+        "files": files,
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"make_onnx_models.py: wrote {len(files)} models to {args.out} (onnx {onnx.__version__})")
+
+
+if __name__ == "__main__":
+    main()
