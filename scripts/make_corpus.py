@@ -293,12 +293,19 @@ def make_story(rng):
     return Story(rng).generate()
 
 
+def make_game(rng):
+    """Just the naming game of a story (the list, then its repetition): a probe for copying heads."""
+    story = Story(rng)
+    story.echo()
+    return " ".join(story.sentences)
+
+
 def generate_stories(seed, n):
     rng = random.Random(seed)
     return [make_story(rng) for _ in range(n)]
 
 
-def generate_corpus(seed=1234, n_stories=5000):
+def generate_corpus(seed=1234, n_stories=4000):
     """The corpus text, one story per line."""
     return "\n".join(generate_stories(seed, n_stories)) + "\n"
 
@@ -325,7 +332,7 @@ def encode(tokens, vocab):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--stories", type=int, default=5000)
+    ap.add_argument("--stories", type=int, default=4000)
     ap.add_argument("--out", default="-")
     ap.add_argument("--stats", action="store_true", help="print sizes and vocabulary to stderr")
     args = ap.parse_args()
