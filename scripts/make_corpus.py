@@ -222,7 +222,7 @@ class Story:
             self.say(f"{self.subj(h)} said, sorry, {f.name}.")
 
     def trouble(self):
-        h, f, r = self.hero, self.friend, self.rng
+        h, r = self.hero, self.rng
         beast = self.animal
         lost = self.pick()
         self.say(f"{r.choice(['then', 'suddenly,'])} a {self.animal_adj} {beast} came and took {self.np(lost)}.")
@@ -238,7 +238,7 @@ class Story:
             self.say(f"the {beast} was {r.choice(['sorry', 'sleepy', 'hungry', 'happy'])}.")
 
     def play(self):
-        h, f, r = self.hero, self.friend, self.rng
+        r = self.rng
         k = r.randrange(3)
         if k == 0:
             t1 = self.pick()

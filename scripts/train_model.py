@@ -316,8 +316,8 @@ def state_dict_numpy(model):
     return {k: v.detach().to(torch.float32).cpu().numpy().copy() for k, v in model.state_dict().items()}
 
 
-def load_model(path=WEIGHTS):
-    tensors, metadata = read_safetensors(path)
+def load_model(path=None):
+    tensors, metadata = read_safetensors(path or WEIGHTS)
     config = json.loads(metadata["config"])
     model = build_model(config)
     sd = {k: torch.from_numpy(v) for k, v in tensors.items()}
