@@ -9,22 +9,6 @@
 
 namespace mha::reference
 {
-inline double dot_product(const float* a, const float* b, std::size_t n)
-{
-    double sum = 0.0;
-    for (std::size_t i = 0; i < n; ++i)
-        sum += double(a[i]) * double(b[i]);
-    return sum;
-}
-
-inline std::vector<double> scale_accumulate(const float* y, float alpha, const float* x, std::size_t n)
-{
-    std::vector<double> result(n);
-    for (std::size_t i = 0; i < n; ++i)
-        result[i] = double(y[i]) + double(alpha) * double(x[i]);
-    return result;
-}
-
 inline double row_max(const float* x, std::size_t n)
 {
     double best = -std::numeric_limits<double>::infinity();

@@ -42,10 +42,10 @@ export function createInit(instantiate) {
     if (pending !== null) {
       // Later calls share the first instance (one heap, one set of buffers);
       // asking for a different .wasm then is a mistake worth reporting.
-      if (checked.wasmBinary !== firstOptions.wasmBinary || String(checked.wasmURL) !== String(firstOptions.wasmURL)) {
-        if (options !== undefined && options !== null && Object.keys(options).length > 0) {
-          throw new Error('init: already initialised with other options; wasmBinary/wasmURL apply only to the first init()');
-        }
+      const givesOptions = checked.wasmBinary !== undefined || checked.wasmURL !== undefined;
+      const sameOptions = checked.wasmBinary === firstOptions.wasmBinary && String(checked.wasmURL) === String(firstOptions.wasmURL);
+      if (givesOptions && !sameOptions) {
+        throw new Error('init: already initialised with other options; wasmBinary/wasmURL apply only to the first init()');
       }
       return pending;
     }
