@@ -17,18 +17,35 @@ const dist = join(root, 'dist');
 const lib = join(root, 'web', 'lib');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-const esmWasm = readFileSync(join(buildDir, 'esm', 'mha.wasm'));
-const cjsWasm = readFileSync(join(buildDir, 'cjs', 'mha.wasm'));
-if (!esmWasm.equals(cjsWasm)) {
-  console.error('assemble_dist: esm/mha.wasm and cjs/mha.wasm differ; the package can ship only one .wasm');
-  process.exit(1);
+// [build directory, glue, its .wasm] per link; the links of one build must
+// have produced the same .wasm.
+const builds = [
+  { wasm: 'mha.wasm', links: [['esm', 'mha.mjs', 'mha.wasm'], ['cjs', 'mha.cjs', 'mha.wasm']] },
+  {
+    wasm: 'mha-mt.wasm',
+    links: [['esm', 'mha-mt.mjs', 'mha-mt.wasm', 'mha-mt.worker.js'], ['cjs', 'mha-mt-node.cjs', 'mha-mt-node.wasm', 'mha-mt-node.worker.js']],
+  },
+];
+const wasmSizes = {};
+for (const { wasm, links } of builds) {
+  const [first, ...others] = links.map(([dir, , file]) => readFileSync(join(buildDir, dir, file)));
+  if (others.some((bytes) => !bytes.equals(first))) {
+    console.error(`assemble_dist: the links of ${wasm} (${links.map(([dir, , file]) => `${dir}/${file}`).join(', ')}) differ; the package can ship only one`);
+    process.exit(1);
+  }
+  wasmSizes[wasm] = first.length;
 }
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-copyFileSync(join(buildDir, 'esm', 'mha.wasm'), join(dist, 'mha.wasm'));
-copyFileSync(join(buildDir, 'esm', 'mha.mjs'), join(dist, 'mha.mjs'));
-copyFileSync(join(buildDir, 'cjs', 'mha.cjs'), join(dist, 'mha.cjs'));
+for (const { wasm, links } of builds) {
+  const [dir, , file] = links[0];
+  copyFileSync(join(buildDir, dir, file), join(dist, wasm));
+  for (const [linkDir, glue, , worker] of links) {
+    copyFileSync(join(buildDir, linkDir, glue), join(dist, glue));
+    if (worker) copyFileSync(join(buildDir, linkDir, worker), join(dist, worker));
+  }
+}
 
 // Entry points are written by hand for each module system.
 const handWritten = new Set(['node.mjs', 'node.cjs', 'browser.mjs']);
@@ -51,4 +68,4 @@ for (const file of readdirSync(lib)) {
     writeFileSync(join(dist, file.replace(/\.mjs$/, '.cjs')), toCommonJs(source, file));
   }
 }
-console.log(`assemble_dist: dist/ ready (mha-wasm ${version}, mha.wasm ${esmWasm.length} bytes)`);
+console.log(`assemble_dist: dist/ ready (mha-wasm ${version}, ${Object.entries(wasmSizes).map(([f, n]) => `${f} ${n} bytes`).join(', ')})`);

@@ -16,6 +16,7 @@
 #include "kernels/simd_arch.hpp"
 #include "mha/multi_head_attention.hpp"
 #include "mha/scaled_dot_product_attention.hpp"
+#include "mha/threads.hpp"
 
 using emscripten::val;
 
@@ -170,6 +171,11 @@ val scaled_dot_product_attention(const val& a)
 }
 
 std::string simd_architecture() { return mha::kernel_arch::name(); }
+
+// Embind has no size_t overloads to pick from; unsigned is plenty here.
+unsigned set_thread_count(unsigned count) { return static_cast<unsigned>(mha::set_thread_count(count)); }
+unsigned thread_count() { return static_cast<unsigned>(mha::thread_count()); }
+unsigned max_threads() { return static_cast<unsigned>(mha::max_threads()); }
 } // namespace
 
 EMSCRIPTEN_BINDINGS(mha_wasm)
@@ -182,4 +188,7 @@ EMSCRIPTEN_BINDINGS(mha_wasm)
     emscripten::function("checkConfig", &check_config);
     emscripten::function("scaledDotProductAttention", &scaled_dot_product_attention);
     emscripten::function("simdArchitecture", &simd_architecture);
+    emscripten::function("setThreadCount", &set_thread_count);
+    emscripten::function("threadCount", &thread_count);
+    emscripten::function("maxThreads", &max_threads);
 }

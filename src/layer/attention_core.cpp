@@ -29,6 +29,7 @@
 #include "kernels/row_max.hpp"
 #include "kernels/scale_in_place.hpp"
 #include "kernels/simd_arch.hpp"
+#include "thread_pool.hpp"
 
 namespace mha::detail
 {
@@ -216,30 +217,55 @@ strided_mask broadcast_mask(const mask_tensor_view& mask)
     return result;
 }
 
-void run_attention(const attention_problem& p, std::vector<float>& scratch)
+void run_attention(const attention_problem& p, std::vector<std::vector<float>>& scratch)
 {
-    const scratch_views v = carve(p, scratch);
-    for (std::size_t b = 0; b < p.batch_size; ++b)
-        for (std::size_t h = 0; h < p.num_heads; ++h)
+    // Tasks are (batch, head) pairs, each cut into `chunks` ranges of query
+    // blocks when there are too few pairs to keep every thread busy (decoding
+    // one sequence, or a single large head). A worker packs a head's keys and
+    // values only when its previous task was on another head.
+    const std::size_t workers = thread_count();
+    const std::size_t pairs = p.batch_size * p.num_heads;
+    const std::size_t blocks = (p.query_len + query_block - 1) / query_block;
+    const std::size_t wanted_tasks = workers == 1 ? 1 : 4 * workers;
+    const std::size_t chunks = std::clamp<std::size_t>((wanted_tasks + pairs - 1) / pairs, 1, std::max<std::size_t>(blocks, 1));
+
+    // All scratch is sized here, on the calling thread: workers never allocate.
+    scratch.resize(workers);
+    scratch_views views[max_workers];
+    std::size_t packed_pair[max_workers];
+    for (std::size_t w = 0; w < workers; ++w)
+    {
+        views[w] = carve(p, scratch[w]);
+        packed_pair[w] = pairs;
+    }
+
+    parallel_for(pairs * chunks, [&](std::size_t task, std::size_t worker) {
+        const std::size_t pair = task / chunks, chunk = task % chunks;
+        const std::size_t b = pair / p.num_heads, h = pair % p.num_heads;
+        const scratch_views& v = views[worker];
+        if (packed_pair[worker] != pair)
         {
             kernels::pack_columns(kernel_arch {}, v.packed_keys, p.key.row(b, h, 0),
                                   static_cast<std::size_t>(p.key.row_stride), p.key_len, p.head_dim);
             kernels::pack_rows(kernel_arch {}, v.packed_values, p.value.row(b, h, 0),
                                static_cast<std::size_t>(p.value.row_stride), p.key_len, p.value_dim);
-            for (std::size_t i0 = 0; i0 < p.query_len; i0 += query_block)
-            {
-                const std::size_t rows = std::min(query_block, p.query_len - i0);
-                for (std::size_t r = 0; r < rows; ++r)
-                {
-                    float* q = v.queries + r * p.head_dim;
-                    std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
-                    kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
-                }
-                if (p.weights)
-                    attend_block_with_weights(p, v, b, h, i0, rows);
-                else
-                    attend_block_online(p, v, b, h, i0, rows);
-            }
+            packed_pair[worker] = pair;
         }
+        const std::size_t first_block = blocks * chunk / chunks, last_block = blocks * (chunk + 1) / chunks;
+        for (std::size_t i0 = first_block * query_block; i0 < last_block * query_block; i0 += query_block)
+        {
+            const std::size_t rows = std::min(query_block, p.query_len - i0);
+            for (std::size_t r = 0; r < rows; ++r)
+            {
+                float* q = v.queries + r * p.head_dim;
+                std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
+                kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
+            }
+            if (p.weights)
+                attend_block_with_weights(p, v, b, h, i0, rows);
+            else
+                attend_block_online(p, v, b, h, i0, rows);
+        }
+    });
 }
 } // namespace mha::detail

@@ -64,5 +64,6 @@ struct attention_problem
 // right-aligned, a dimension of size 1 (or missing) gets stride 0.
 strided_mask broadcast_mask(const mask_tensor_view& mask);
 
-void run_attention(const attention_problem& problem, std::vector<float>& scratch);
+// scratch: one buffer per worker thread, grown as needed and reused.
+void run_attention(const attention_problem& problem, std::vector<std::vector<float>>& scratch);
 } // namespace mha::detail

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "attention_problem.hpp"
+#include "parallel_matrix_multiply.hpp"
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/simd_arch.hpp"
 #include "validate.hpp"
@@ -177,9 +178,8 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     // c (rows x E) = a (rows x in_dim) . W^T + b, W packed at load time.
     const auto project = [&](const projection& proj, float* c, std::size_t ldc, const float* a, std::size_t lda,
                              std::size_t rows, std::size_t in_dim) {
-        kernels::packed_matrix_multiply(kernel_arch {}, c, ldc, a, lda, proj.packed_weight.data(),
-                                        in_dim * kernels::panel_width(kernel_arch {}),
-                                        proj.bias.empty() ? nullptr : proj.bias.data(), rows, e, in_dim);
+        detail::parallel_matrix_multiply(c, ldc, a, lda, proj.packed_weight.data(),
+                                         proj.bias.empty() ? nullptr : proj.bias.data(), rows, e, in_dim);
     };
     // Keys or values of batch item n: S projected rows, then the appended ones.
     const auto project_sequence = [&](const float_tensor_view& input, const projection& proj,

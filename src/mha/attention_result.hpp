@@ -14,9 +14,10 @@ struct attention_buffers
 {
     std::vector<float> output;
     std::vector<float> weights;
-    // Packed keys and values of one head, a block of scaled queries, a tile
-    // of scores, and the per-row softmax state (layer/attention_core.cpp).
-    std::vector<float> scratch;
+    // Per worker thread: packed keys and values of one head, a block of
+    // scaled queries, a tile of scores, and the per-row softmax state
+    // (layer/attention_core.cpp).
+    std::vector<std::vector<float>> scratch;
 };
 
 // Points into attention_buffers; valid until the next call that uses them.

@@ -11,7 +11,8 @@ const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights'];
 export function createApi(Module) {
   const capabilities = Object.freeze({
     simd: true,
-    threads: false,
+    // Threads computing each call (1 with the single-threaded build).
+    threads: Module.threadCount(),
     version: VERSION,
     // The xsimd backend compiled into the .wasm ("sse2", lowered to SIMD128).
     simdArchitecture: Module.simdArchitecture(),

@@ -32,8 +32,11 @@ export interface AttentionResult {
 export interface Capabilities {
   /** Always true: the module requires WebAssembly SIMD and `init()` checks for it. */
   simd: boolean;
-  /** Whether a multi-threaded build is in use (false in this version). */
-  threads: boolean;
+  /**
+   * Threads that compute each call: 1 with the single-threaded build, or the
+   * `threads` given to {@link init} when the threads build could be used.
+   */
+  threads: number;
   /** The package version. */
   version: string;
   /** The xsimd backend compiled into the .wasm (`"sse2"`, lowered to SIMD128). */
@@ -41,13 +44,27 @@ export interface Capabilities {
 }
 
 export interface InitOptions {
-  /** The bytes of `mha.wasm`, when the host loads it itself. */
+  /**
+   * The bytes of `mha.wasm` (or of `mha-mt.wasm` when `threads` > 1), when
+   * the host loads it itself.
+   */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
-   * Where `mha.wasm` is served (browser) or stored (Node: a path or `file:` URL).
-   * @defaultValue the `mha.wasm` next to the package's JavaScript
+   * Where `mha.wasm` (or `mha-mt.wasm` when `threads` > 1) is served (browser)
+   * or stored (Node: a path or `file:` URL).
+   * @defaultValue the file next to the package's JavaScript
    */
   wasmURL?: string | URL;
+  /**
+   * Threads per call, 1 to 8. Above 1, the threads build (`mha-mt.wasm`,
+   * Web Workers or worker_threads sharing one memory) is loaded. Browsers
+   * allow it only on cross-origin-isolated pages (COOP `same-origin` and COEP
+   * `require-corp` headers); elsewhere init() warns once and uses 1 thread.
+   * Results are bit-identical for every thread count. Check
+   * `capabilities.threads` for the count in use.
+   * @defaultValue 1
+   */
+  threads?: number;
 }
 
 export interface ScaledDotProductAttentionOptions {

@@ -1,8 +1,14 @@
 // init(): instantiate the WebAssembly module once per page or process.
 //
-// The environment-specific part (where the .wasm bytes come from) is passed
-// in by the entry point: node.mjs / node.cjs read the file next to them,
-// browser.mjs lets the Emscripten glue fetch it next to itself.
+// The environment-specific part (where the .wasm bytes come from, and
+// whether threads can run) is passed in by the entry point: node.mjs /
+// node.cjs read the file next to them, browser.mjs lets the Emscripten glue
+// fetch it next to itself.
+//
+// Two builds ship: mha.wasm (one thread, runs everywhere) and mha-mt.wasm
+// (pthreads on Web Workers / worker_threads over a SharedArrayBuffer).
+// init({ threads: n > 1 }) picks the second when the host allows it, and
+// otherwise warns once and uses the first.
 import { describe } from './arguments.mjs';
 import { createApi } from './api.mjs';
 
@@ -13,28 +19,51 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
 ]);
 
-const INIT_OPTIONS = ['wasmBinary', 'wasmURL'];
+const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'threads'];
+/** The C++ pool's cap (src/layer/thread_pool.hpp, max_workers). */
+export const MAX_THREADS = 8;
 
 function readInitOptions(options) {
-  if (options === undefined || options === null) return {};
+  if (options === undefined || options === null) return { threads: 1 };
   if (typeof options !== 'object') throw new TypeError(`init: expected an options object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
     if (!INIT_OPTIONS.includes(key)) {
       throw new TypeError(`init: unknown option ${JSON.stringify(key)}; expected one of ${INIT_OPTIONS.join(', ')}`);
     }
   }
-  const { wasmBinary, wasmURL } = options;
+  const { wasmBinary, wasmURL, threads = 1 } = options;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${describe(threads)}`);
+  }
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(wasmBinary))) {
     throw new TypeError(`wasmBinary: expected an ArrayBuffer or Uint8Array with the .wasm bytes, got ${describe(wasmBinary)}`);
   }
   if (wasmURL !== undefined && typeof wasmURL !== 'string' && !(wasmURL instanceof URL)) {
     throw new TypeError(`wasmURL: expected a string or URL, got ${describe(wasmURL)}`);
   }
-  return { wasmBinary, wasmURL };
+  return { wasmBinary, wasmURL, threads };
 }
 
-/** instantiate(options) -> Promise<Emscripten module>. */
-export function createInit(instantiate) {
+let warned = false;
+function warnOnce(message) {
+  if (warned) return;
+  warned = true;
+  console.warn(message);
+}
+
+// Pool workers would keep Node running after the program is done; they only
+// ever work while the main thread waits inside a call, so they may be unref'd.
+// (Browser Workers have no unref.)
+function releaseWorkers(Module) {
+  for (const worker of [...Module.PThread.runningWorkers, ...Module.PThread.unusedWorkers]) worker.unref?.();
+}
+
+/**
+ * instantiate({ wasmBinary, wasmURL, threads }) -> Promise<Emscripten module>
+ * (the threads build when threads > 1, with Module.mhaPoolSize = threads - 1);
+ * threadsUnavailable() -> null, or why this host cannot run the threads build.
+ */
+export function createInit(instantiate, threadsUnavailable) {
   let pending = null;
   let firstOptions = null;
   return async function init(options) {
@@ -42,10 +71,13 @@ export function createInit(instantiate) {
     if (pending !== null) {
       // Later calls share the first instance (one heap, one set of buffers);
       // asking for a different .wasm then is a mistake worth reporting.
-      const givesOptions = checked.wasmBinary !== undefined || checked.wasmURL !== undefined;
-      const sameOptions = checked.wasmBinary === firstOptions.wasmBinary && String(checked.wasmURL) === String(firstOptions.wasmURL);
+      const givesOptions = checked.wasmBinary !== undefined || checked.wasmURL !== undefined || options?.threads !== undefined;
+      const sameOptions =
+        checked.wasmBinary === firstOptions.wasmBinary &&
+        String(checked.wasmURL) === String(firstOptions.wasmURL) &&
+        checked.threads === firstOptions.threads;
       if (givesOptions && !sameOptions) {
-        throw new Error('init: already initialised with other options; wasmBinary/wasmURL apply only to the first init()');
+        throw new Error('init: already initialised with other options; wasmBinary, wasmURL and threads apply only to the first init()');
       }
       return pending;
     }
@@ -53,7 +85,19 @@ export function createInit(instantiate) {
       throw new Error('init: this JavaScript engine lacks WebAssembly SIMD, which mha-wasm needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
     }
     firstOptions = checked;
-    pending = instantiate(checked).then(createApi);
+    let threads = checked.threads;
+    const unavailable = threads > 1 ? threadsUnavailable() : null;
+    if (unavailable) {
+      warnOnce(`mha-wasm: init({ threads: ${threads} }): ${unavailable}; using 1 thread`);
+      threads = 1;
+    }
+    pending = instantiate({ ...checked, threads }).then((Module) => {
+      if (threads > 1) {
+        Module.setThreadCount(threads);
+        releaseWorkers(Module);
+      }
+      return createApi(Module);
+    });
     // A failed load (wrong URL, network) must not poison later attempts.
     pending.catch(() => {
       pending = null;

@@ -7,13 +7,19 @@ const createMhaModule = require('./mha.cjs');
 const { createInit } = require('./load_module.cjs');
 const { VERSION } = require('./api.cjs');
 
-async function wasmBytes({ wasmBinary, wasmURL }) {
+async function wasmBytes({ wasmBinary, wasmURL, threads }) {
   if (wasmBinary !== undefined) return wasmBinary;
-  if (wasmURL === undefined) return readFile(path.join(__dirname, 'mha.wasm'));
+  if (wasmURL === undefined) return readFile(path.join(__dirname, threads > 1 ? 'mha-mt.wasm' : 'mha.wasm'));
   if (/^https?:/.test(String(wasmURL))) return new Uint8Array(await (await fetch(wasmURL)).arrayBuffer());
   return readFile(String(wasmURL).startsWith('file:') ? fileURLToPath(wasmURL) : wasmURL);
 }
 
-exports.init = createInit(async (options) => createMhaModule({ wasmBinary: await wasmBytes(options) }));
+async function instantiate(options) {
+  const wasmBinary = await wasmBytes(options);
+  if (options.threads === 1) return createMhaModule({ wasmBinary });
+  return require('./mha-mt-node.cjs')({ wasmBinary, mhaPoolSize: options.threads - 1 });
+}
+
+exports.init = createInit(instantiate, () => null);
 exports.VERSION = VERSION;
 exports.parseSafetensors = require('./safetensors.cjs').parseSafetensors;
