@@ -150,11 +150,8 @@ val forward(mha::multi_head_attention& layer, const val& a)
     return result_object(status, result);
 }
 
-val scaled_dot_product_attention(const val& a)
+mha::sdpa_arguments sdpa_arguments_from(const val& a)
 {
-    // Results and scratch for the free function live here, reused by every
-    // call, so repeated calls with the same shapes allocate nothing.
-    static mha::attention_buffers buffers;
     mha::sdpa_arguments arguments;
     arguments.query = tensor_view(a["query"]);
     arguments.key = tensor_view(a["key"]);
@@ -165,9 +162,23 @@ val scaled_dot_product_attention(const val& a)
     if (arguments.has_scale)
         arguments.scale = a["scale"].as<float>();
     arguments.need_weights = a["needWeights"].as<bool>();
+    return arguments;
+}
+
+val scaled_dot_product_attention(const val& a)
+{
+    // Results and scratch for the free function live here, reused by every
+    // call, so repeated calls with the same shapes allocate nothing.
+    static mha::attention_buffers buffers;
     mha::attention_result result;
-    const mha::status status = mha::scaled_dot_product_attention(arguments, buffers, result);
+    const mha::status status = mha::scaled_dot_product_attention(sdpa_arguments_from(a), buffers, result);
     return result_object(status, result);
+}
+
+val check_scaled_dot_product_attention(const val& a)
+{
+    const mha::status status = mha::check_scaled_dot_product_attention(sdpa_arguments_from(a));
+    return status.ok() ? val::null() : error_object(status);
 }
 
 std::string simd_architecture() { return mha::kernel_arch::name(); }
@@ -187,6 +198,7 @@ EMSCRIPTEN_BINDINGS(mha_wasm)
         .function("forward", &forward);
     emscripten::function("checkConfig", &check_config);
     emscripten::function("scaledDotProductAttention", &scaled_dot_product_attention);
+    emscripten::function("checkScaledDotProductAttention", &check_scaled_dot_product_attention);
     emscripten::function("simdArchitecture", &simd_architecture);
     emscripten::function("setThreadCount", &set_thread_count);
     emscripten::function("threadCount", &thread_count);

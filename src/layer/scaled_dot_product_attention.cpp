@@ -62,4 +62,10 @@ status scaled_dot_product_attention(const sdpa_arguments& arguments, attention_b
     result.weights = p.weights;
     return {};
 }
+
+status check_scaled_dot_product_attention(const sdpa_arguments& arguments)
+{
+    detail::sdpa_shapes shapes;
+    return detail::check_sdpa(arguments, shapes);
+}
 } // namespace mha

@@ -32,4 +32,9 @@ struct sdpa_arguments
 
 status scaled_dot_product_attention(const sdpa_arguments& arguments, attention_buffers& buffers,
                                     attention_result& result);
+
+// The argument checks of scaled_dot_product_attention alone; reads shapes and
+// lengths, never the data (callers that compute head by head check the whole
+// call first).
+status check_scaled_dot_product_attention(const sdpa_arguments& arguments);
 } // namespace mha

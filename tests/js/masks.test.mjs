@@ -4,6 +4,7 @@
 // Boolean masks use 1 = masked out; a fully masked row yields zeros.
 import { init } from '../../dist/node.mjs';
 import { firstMismatch } from './fixtures.mjs';
+import { maskReader, mulberry32, randomTensor, referenceAttention } from './reference_attention.mjs';
 
 // float32 engine vs float64 reference with D <= 8 and |scores| of a few units:
 // rounding stays ~1e-6 even over 200 keys, so the fixture tolerances apply.
@@ -13,21 +14,6 @@ const RTOL = 1e-4;
 // through the same arithmetic; allow only float32 rounding of order-1 values.
 const SAME_ATOL = 1e-6;
 
-// mulberry32: a tiny seeded PRNG so every run sees the same inputs.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const randomTensor = (rand, shape, amplitude = 1) => ({
-  data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (2 * rand() - 1) * amplitude),
-  shape,
-});
 const boolMask = (shape, isMasked) => {
   const data = new Uint8Array(shape.reduce((a, b) => a * b, 1));
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -36,42 +22,6 @@ const boolMask = (shape, isMasked) => {
 };
 const toAdditive = (m) => ({ data: Float32Array.from(m.data, (x) => (x ? -Infinity : 0)), shape: m.shape });
 const triu = (Lq, Lk) => boolMask([Lq, Lk], (i, j) => j > i);
-
-// Float64 reference. maskAt(b, h, i, j) returns the additive bias (-Infinity = masked).
-function referenceAttention(q, k, v, maskAt = () => 0, scale = 1 / Math.sqrt(q.shape[3])) {
-  const [B, H, Lq, D] = q.shape;
-  const [Lk, Dv] = [k.shape[2], v.shape[3]];
-  const output = new Float64Array(B * H * Lq * Dv);
-  const weights = new Float64Array(B * H * Lq * Lk);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const bh = b * H + h;
-      for (let i = 0; i < Lq; i++) {
-        const scores = new Float64Array(Lk);
-        for (let j = 0; j < Lk; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q.data[(bh * Lq + i) * D + d] * k.data[(bh * Lk + j) * D + d];
-          scores[j] = dot * scale + maskAt(b, h, i, j);
-        }
-        const max = Math.max(...scores);
-        if (max === -Infinity) continue; // fully masked row: zeros, as the library defines
-        const exps = scores.map((s) => Math.exp(s - max));
-        const sum = exps.reduce((a, x) => a + x, 0);
-        for (let j = 0; j < Lk; j++) {
-          const p = exps[j] / sum;
-          weights[(bh * Lq + i) * Lk + j] = p;
-          for (let d = 0; d < Dv; d++) output[(bh * Lq + i) * Dv + d] += p * v.data[(bh * Lk + j) * Dv + d];
-        }
-      }
-    }
-  }
-  return { output, weights };
-}
-// Reads a (broadcastable) mask like the library: trailing axes align to (B, H, Lq, Lk).
-const maskReader = (m) => (b, h, i, j) => {
-  const index = [b, h, i, j].slice(4 - m.shape.length).reduce((flat, x, axis) => flat * m.shape[axis] + (m.shape[axis] === 1 ? 0 : x), 0);
-  return m.data instanceof Uint8Array ? (m.data[index] ? -Infinity : 0) : m.data[index];
-};
 
 let mha;
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 // What `await init()` resolves to: the functions of the package bound to one
 // instantiated WebAssembly module.
 import { readBoolean, readMask, readOptions, readTensor, describe, throwIfError } from './arguments.mjs';
+import { attendHeadByHead, wantsHeadByHead } from './head_by_head.mjs';
 import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
 import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
 import { parseSafetensors } from './safetensors.mjs';
@@ -34,17 +35,24 @@ export function createApi(Module) {
       needWeights: readBoolean(o.needWeights, 'needWeights', false),
       scale: o.scale,
     };
-    const inputs = Object.entries({ ...tensors, attnMask }).filter(([, t]) => t !== undefined).map(([name, t]) => ({ name, data: t.data }));
-    const result = withHeapCopies(Module, inputs, (pointerOf) =>
-      Module.scaledDotProductAttention({
-        query: heapTensor(pointerOf, tensors.query),
-        key: heapTensor(pointerOf, tensors.key),
-        value: heapTensor(pointerOf, tensors.value),
-        attnMask: heapMask(pointerOf, attnMask),
-        ...flags,
-      }),
-    );
-    throwIfError(result, 'scaledDotProductAttention');
+    const callArguments = (pointerOf, t, mask) => ({
+      query: heapTensor(pointerOf, t.query),
+      key: heapTensor(pointerOf, t.key),
+      value: heapTensor(pointerOf, t.value),
+      attnMask: heapMask(pointerOf, mask),
+      ...flags,
+    });
+    const attendOne = (t, mask) => {
+      const inputs = Object.entries({ ...t, attnMask: mask }).filter(([, x]) => x !== undefined).map(([name, x]) => ({ name, data: x.data }));
+      const result = withHeapCopies(Module, inputs, (pointerOf) => Module.scaledDotProductAttention(callArguments(pointerOf, t, mask)));
+      return throwIfError(result, 'scaledDotProductAttention');
+    };
+    if (wantsHeadByHead(tensors, attnMask, flags.needWeights)) {
+      // Checked whole first, so errors name the caller's shapes; no data is read.
+      throwIfError(Module.checkScaledDotProductAttention(callArguments(() => 0, tensors, attnMask)), 'scaledDotProductAttention');
+      return attendHeadByHead(tensors, attnMask, attendOne);
+    }
+    const result = attendOne(tensors, attnMask);
     return {
       output: { data: result.output, shape: result.outputShape },
       weights: result.weights === null ? null : { data: result.weights, shape: result.weightsShape },
