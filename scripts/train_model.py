@@ -57,15 +57,15 @@ README = os.path.join(MODEL_DIR, "README.md")
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "tiny_model.json")
 COMMAND = "/usr/bin/python3 scripts/train_model.py"
 
-ARCH = dict(d_model=64, n_layers=2, n_heads=4, d_mlp=256, context=64, layer_norm_eps=1e-5)
+ARCH = dict(d_model=64, n_layers=2, n_heads=4, d_mlp=256, context=256, layer_norm_eps=1e-5)
 TRAIN = dict(
     seed=20240607,
     corpus_seed=1234,
     corpus_stories=4000,
     heldout_seed=777,
-    heldout_stories=400,
-    steps=4000,
-    batch=32,
+    heldout_stories=800,
+    steps=2500,
+    batch=8,
     lr=3e-3,
     min_lr=3e-4,
     warmup=100,
@@ -347,17 +347,17 @@ def corpus_ids(text, vocab):
 
 
 def heldout_windows(vocab, context, n):
-    """[<bos>] + the first context-1 tokens of n held-out stories (seed differs from training)."""
+    """n rows of [<bos>] + context tokens of held-out text (seed differs from training), each row
+    starting at a story start and running on into the following stories, as training windows do."""
     stories = make_corpus.generate_stories(TRAIN["heldout_seed"], TRAIN["heldout_stories"])
     index = {t: i for i, t in enumerate(vocab)}
-    rows = []
+    ids, starts = [], []
     for s in stories:
-        ids = [index.get(t, index[make_corpus.UNK]) for t in make_corpus.tokenize(s)]
-        if len(ids) >= context:
-            rows.append([index[make_corpus.BOS]] + ids[:context])  # context inputs + 1 target
-        if len(rows) == n:
-            break
-    return torch.tensor(rows, dtype=torch.long)
+        starts.append(len(ids))
+        ids += [index.get(t, index[make_corpus.UNK]) for t in make_corpus.tokenize(s)]
+    rows = [[index[make_corpus.BOS]] + ids[s:s + context] for s in starts if s + context <= len(ids)]
+    assert len(rows) >= n, f"only {len(rows)} held-out windows of {context} tokens"
+    return torch.tensor(rows[:n], dtype=torch.long)  # context inputs + 1 target
 
 
 # ------------------------------------------------------------------ training
@@ -670,7 +670,7 @@ def write_readme(metadata, config, tensors, scores, uniform, counts, labels, pro
     p(f"| torch | {metadata['torch_version']} (CPU, 2 threads, deterministic algorithms) |")
     p(f"| Training time | {float(metadata['train_seconds']):.0f} s wall on a shared 2-core machine |")
     p(f"| Final training loss | {float(metadata['final_loss']):.4f} (cross-entropy, nats/token, mean of the last 100 steps) |")
-    p(f"| Held-out loss | {float(metadata['heldout_loss']):.4f} (256 unseen stories, first {config['context']} tokens) |")
+    p(f"| Held-out loss | {float(metadata['heldout_loss']):.4f} (256 windows of unseen stories, {config['context']} tokens each) |")
     p(f"| Parameters | {n_params:,} (float32, {size:,} bytes in `tiny_stories.safetensors`) |")
     p(f"| Corpus | {metadata['corpus']} |")
     p("")
@@ -736,8 +736,8 @@ def write_readme(metadata, config, tensors, scores, uniform, counts, labels, pro
                   f"(uniform {uniform[k]:.2f})" for k in SCORE_NAMES)
       + ". The repeated list of the naming game is where copying is clearest (second table).")
     p("")
-    p(f"Measured by the training script over {windows} held-out stories (`<bos>` + their first "
-      f"{config['context'] - 1} tokens), averaged over query positions ≥ 1. Each score is the attention weight a "
+    p(f"Measured by the training script over {windows} held-out windows (`<bos>` + {config['context'] - 1} "
+      f"tokens of unseen stories, each window starting at a story and running on into the next), averaged over query positions ≥ 1. Each score is the attention weight a "
       "head puts on a set of key positions; the `uniform` row is what uniform causal attention would give, "
       "for comparison.")
     p("")

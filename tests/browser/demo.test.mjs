@@ -111,6 +111,42 @@ test('PNG and SVG export produce valid files', async () => {
   expect(parsed.shapes).toBeGreaterThan(10);
 });
 
+// Not timed (npm run bench reports frame times): this checks that the full
+// context with every head is computed, drawn and hoverable, with the right value.
+test('a text of the model\'s whole context (256 tokens) runs, draws every head and answers hover', async () => {
+  const mha = await init();
+  const model = createTinyGpt(
+    mha,
+    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
+    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
+  );
+  const { context, nLayers, nHeads } = model.config;
+  expect(context).toBe(256);
+  const words = 'tom and anna played a game . tom said , i can see a red fox and a tiny cup .'.split(' ');
+  const text = Array.from({ length: context }, (_, i) => words[i % words.length]).join(' ');
+  const long = model.run(model.tokenize(text).ids);
+  expect(long.tokens.length).toBe(context);
+
+  const before = await runs();
+  await page.fill('#sentence', text);
+  await page.click('#run');
+  await page.waitForFunction((n) => Number(document.body.dataset.runs) > n, before, { timeout: 30000 });
+  await expect(page.textContent('#run-info')).resolves.toMatch(new RegExp(`^${context} tokens`));
+  expect(await page.locator('#grid canvas[data-layer][data-head]').count()).toBe(nLayers * nHeads);
+
+  const geometry = heatmapGeometry(long.attention[LAYER][HEAD], long.tokens, { causal: true });
+  const box = await page.locator('#heatmap').boundingBox();
+  const [query, key] = [context - 1, context - 3];
+  const cell = geometry.cells[query * context + key];
+  const scale = box.width / geometry.width;
+  await page.locator('#heatmap').hover({ position: { x: (cell.x + cell.w / 2) * scale, y: (cell.y + cell.h / 2) * scale } });
+  const tooltip = page.locator('#heatmap-tooltip');
+  await expect(tooltip.getAttribute('data-query')).resolves.toBe(String(query));
+  await expect(tooltip.getAttribute('data-key')).resolves.toBe(String(key));
+  expect(Number(await tooltip.getAttribute('data-value'))).toBe(long.attention[LAYER][HEAD][query * context + key]);
+  expect(session.pageErrors).toEqual([]);
+}, 60000);
+
 test('a screenshot of the page is saved', async () => {
   mkdirSync(resultsDir, { recursive: true });
   const file = new URL('demo.png', resultsDir);
