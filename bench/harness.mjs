@@ -37,6 +37,16 @@ async function loadRunners(env, info, config) {
   info.mhaInitMs = performance.now() - t;
   info.mhaSimdArchitecture = mha.capabilities.simdArchitecture;
   const runners = [...mhaWasmRunners(mha)];
+  // The threads build: a second instance (env.importMhaThreads imports a
+  // separate copy of the entry module, whose init() has its own state).
+  try {
+    const threaded = await (await env.importMhaThreads()).init({ threads: 2 });
+    if (threaded.capabilities.threads === 2) runners.push(...mhaWasmRunners(threaded, { threads: 2 }));
+    else info.unavailable.push({ name: 'mha-wasm, 2 threads', error: 'init({ threads: 2 }) fell back to 1 thread (not cross-origin isolated?)' });
+  } catch (error) {
+    info.unavailable.push({ name: 'mha-wasm, 2 threads', error: String(error) });
+    env.log(`mha-wasm threads build: could not be loaded, its rows are missing: ${error}`);
+  }
   const optional = [
     ['onnxruntime-web', async () => onnxRuntimeRunners(await env.importOrt(), env)],
     ['TF.js wasm', async () => tfjsRunners(await env.importTf(), env)],

@@ -9,6 +9,7 @@ export function nodeEnv(log) {
   return {
     platform: `node ${process.version}`,
     importMha: () => import('../dist/node.mjs'),
+    importMhaThreads: () => import('../dist/node.mjs?threads'),
     // Resolves to ORT's Node build (dist/ort.node.min.mjs), which runs the
     // same ort-wasm-simd-threaded.wasm as browsers.
     importOrt: () => import('onnxruntime-web'),

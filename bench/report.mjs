@@ -8,7 +8,9 @@ const rank = (name) => ORDER.findIndex((prefix) => name.startsWith(prefix));
 /** Adds gflops, peakFraction, ratio and best (ORT variants) to every row, in place. */
 export function deriveColumns(rows, shapesByKey, peakGflops) {
   const reference = new Map();
-  for (const r of rows) if (r.name.startsWith('mha-wasm') && r.status === 'ok') reference.set(`${r.shape}|${r.kind}`, r.medianMs);
+  // The single-threaded rows are the reference; the threads rows are compared with them too.
+  const referenceNames = new Set(['mha-wasm SDPA', 'mha-wasm layer']);
+  for (const r of rows) if (referenceNames.has(r.name) && r.status === 'ok') reference.set(`${r.shape}|${r.kind}`, r.medianMs);
   for (const r of rows) {
     r.flops ??= flopsOf(r.kind, shapesByKey.get(r.shape));
     if (r.status !== 'ok') continue;

@@ -7,6 +7,7 @@ const logElement = document.getElementById('log');
 const env = {
   platform: `chromium ${navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?'}`,
   importMha: () => import('/dist/browser.mjs'),
+  importMhaThreads: () => import('/dist/browser.mjs?threads'),
   importOrt: () => import('onnxruntime-web'),
   ortWasmPaths: '/node_modules/onnxruntime-web/dist/',
   importTf: async () => ({ tf: await import('@tensorflow/tfjs-core'), wasm: await import('@tensorflow/tfjs-backend-wasm') }),

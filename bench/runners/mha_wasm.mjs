@@ -5,11 +5,14 @@
 // SDPA: q (1, H, L, D), k/v (1, H, S, D). Layer: forward(x, x, x) on (L, 1, E)
 // (memory (S, 1, E) as key/value when S != L), averageAttnWeights: false.
 
-export function mhaWasmRunners(mha) {
+// With threads > 1 (an instance from init({ threads })), the rows are named
+// "mha-wasm SDPA, 2 threads" etc. and are checked and compared like a peer's.
+export function mhaWasmRunners(mha, { threads = 1 } = {}) {
+  const suffix = threads > 1 ? `, ${threads} threads` : '';
   const sdpa = {
-    name: 'mha-wasm SDPA',
+    name: `mha-wasm SDPA${suffix}`,
     kind: 'sdpa',
-    reference: true,
+    reference: threads === 1,
     prepare(shape, data) {
       const { heads: h, queryLen: l, keyLen: s, headDim: d } = shape;
       const q = { data: data.sdpa.query, shape: [1, h, l, d] };
@@ -24,9 +27,9 @@ export function mhaWasmRunners(mha) {
     },
   };
   const layer = {
-    name: 'mha-wasm layer',
+    name: `mha-wasm layer${suffix}`,
     kind: 'layer',
-    reference: true,
+    reference: threads === 1,
     prepare(shape, data) {
       const { queryLen: l, keyLen: s, embedDim: e } = shape;
       const mhaLayer = mha.createMultiHeadAttention({ embedDim: e, numHeads: shape.heads });
