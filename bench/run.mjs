@@ -5,11 +5,13 @@
 // or one headless Chromium page with --browser). Progress goes to stderr; the
 // one table goes to stdout; everything is also written to bench/results/.
 // See bench/README.md for what each row is and how to read the numbers.
-import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { MismatchError, runHarness } from './harness.mjs';
 import { layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
-import { loadCheck } from './machine.mjs';
+import { formatDemoModel, MODEL_DIR, runDemoModel } from './demo_model.mjs';
+import { formatDemoPage, runDemoPage } from './demo_page.mjs';
+import { chromiumVersion, loadCheck, machineInfo } from './machine.mjs';
 import { heapProbe, packageInfo } from './mha_info.mjs';
 import { buildNative, checkNative, NATIVE_ARCHS, nativeRowName, timeNative } from './native.mjs';
 import { nodeEnv } from './node_env.mjs';
@@ -22,7 +24,8 @@ import { expandShapes, matchesFilter } from './shapes.mjs';
 const USAGE = `usage: npm run bench -- [--browser] [--quick] [--filter <substring>] [--no-native] [--out <file.json>]
   --browser     run the JavaScript rows in headless Chromium (/usr/bin/chromium) instead of Node
   --quick       L in {16, 128, 512} and decode, weights only at L=16 and decode, slow rows capped at 0.5 s: a smoke test
-  --filter S    only rows whose "<shape> <row name>" contains S (case-insensitive), e.g. "L=512", "ORT", "native"
+  --filter S    only rows whose "<shape> <row name>" contains S (case-insensitive), e.g. "L=512", "ORT", "native";
+                a filter containing "demo" runs only the demo section (the demo model in Node, the demo page in Chromium)
   --no-native   leave out the Google Benchmark rows
   --out FILE    where to write the JSON (default bench/results/latest[-browser][-quick][-partial].json)`;
 
@@ -139,12 +142,100 @@ async function runRows(args, spec, shapes, { onnxProblem, native }) {
   return out;
 }
 
+// The demo section: web/demo's model in Node (attention vs the rest) and the
+// demo page in headless Chromium (frame times), after the main rows. It runs
+// when there is no --filter or the filter contains "demo"; no main row's
+// name contains "demo", so such a filter runs the demo section alone.
+const demoWanted = (filter) => !filter || filter.toLowerCase().includes('demo');
+const mainWanted = (filter) => !filter || !filter.toLowerCase().includes('demo');
+
+const errorText = (error) => String(error && error.message ? error.message : error).split('\n')[0];
+
+async function runDemo() {
+  const demo = {};
+  log(`demo model: ${relative(ROOT, MODEL_DIR)} through web/demo/tiny_gpt.mjs in Node`);
+  try {
+    demo.model = await runDemoModel(log);
+  } catch (error) {
+    demo.model = { error: errorText(error) };
+    log(`demo model failed: ${error && error.stack ? error.stack : error}`);
+  }
+  log('demo page: /demo/ in headless Chromium');
+  try {
+    demo.page = await runDemoPage(log);
+    if (demo.page.skipped) log(`demo page skipped: ${demo.page.skipped}`);
+  } catch (error) {
+    demo.page = { error: errorText(error) };
+    log(`demo page failed: ${error && error.stack ? error.stack : error}`);
+  }
+  return demo;
+}
+
+function printDemo(demo, filter) {
+  if (!demo) {
+    console.log(`\ndemo section: not run (--filter ${JSON.stringify(filter)} does not contain "demo")`);
+    return;
+  }
+  console.log(`\n${demo.model.error ? `demo model: error: ${demo.model.error}` : formatDemoModel(demo.model)}`);
+  const page = demo.page;
+  console.log(`\n${page.error ? `demo page: error: ${page.error}` : page.skipped ? `demo page: skipped: ${page.skipped}` : formatDemoPage(page)}`);
+}
+
+// 4 significant digits, like the rows of the main JSON.
+const rounded = (value) =>
+  typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value) ? Number(value.toPrecision(4))
+    : Array.isArray(value) ? value.map(rounded)
+      : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]))
+        : value;
+
+/** Adds the demo section to a JSON file written by writeReport(), as its last key "demo". */
+function addDemoToReport(path, demo) {
+  const text = readFileSync(path, 'utf8');
+  const json = text.replace(/\n}\n$/, `,\n "demo": ${JSON.stringify(rounded(demo), null, 1).replace(/\n/g, '\n ')}\n}\n`);
+  JSON.parse(json); // never write a file that does not parse
+  writeFileSync(path, json);
+}
+
+const outputPath = (args) => {
+  const suffix = `${args.browser ? '-browser' : ''}${args.quick ? '-quick' : ''}${args.filter ? '-partial' : ''}`;
+  return args.out ?? join(BENCH, 'results', `latest${suffix}.json`);
+};
+
+/** --filter demo: the demo section alone, with its own small JSON. */
+async function demoOnly(args, loadBefore) {
+  ensureDist(log);
+  const demo = await runDemo();
+  printDemo(demo, args.filter);
+  const loadAfter = loadCheck();
+  const noisy = loadBefore.busyProcesses + loadAfter.busyProcesses > 0 ? ' (other processes were busy: noisy)' : '';
+  const totalSeconds = (performance.now() - startedAt) / 1000;
+  console.log(`load: before ${loadBefore.loadavg}; after ${loadAfter.loadavg}${noisy}`);
+  console.log(`total ${totalSeconds.toFixed(0)} s`);
+  const report = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    host: 'node + chromium',
+    machine: { ...machineInfo(), chromium: demo.page?.browserVersion ?? chromiumVersion(), loadBefore, loadAfter },
+    totalSeconds: Number(totalSeconds.toFixed(1)),
+    demo: rounded(demo),
+  };
+  const path = outputPath(args);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 1)}\n`);
+  log(`wrote ${relative(ROOT, path)}`);
+  if (demo.model.error || demo.page.error) process.exitCode = 1;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const spec = JSON.parse(readFileSync(join(BENCH, 'shapes.json'), 'utf8'));
   const loadBefore = loadCheck();
   log(`load before: ${loadBefore.loadavg}\n  ${loadBefore.top.join('\n  ')}`);
   if (loadBefore.busyProcesses > 0) log('warning: other processes are using the CPU; compare only ratios from this run');
+  if (!mainWanted(args.filter)) {
+    await demoOnly(args, loadBefore);
+    return;
+  }
 
   const prepared = await prepare(args, spec);
   const shapes = expandShapes(spec, { quick: args.quick });
@@ -157,6 +248,7 @@ async function main() {
     log(`mha-wasm heap probe: SDPA at L=${spec.heapProbe.queryLen}, no weights, fresh module instance`);
     heap = await heapProbe(spec.model, spec.heapProbe);
   }
+  const demo = demoWanted(args.filter) ? await runDemo() : null;
 
   const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
   const rows = [...js.harness.rows, ...js.native.rows];
@@ -168,9 +260,10 @@ async function main() {
     totalSeconds: (performance.now() - startedAt) / 1000,
   };
   printReport(run);
-  const suffix = `${args.browser ? '-browser' : ''}${args.quick ? '-quick' : ''}${args.filter ? '-partial' : ''}`;
-  const path = args.out ?? join(BENCH, 'results', `latest${suffix}.json`);
+  printDemo(demo, args.filter);
+  const path = outputPath(args);
   writeReport(path, run);
+  if (demo) addDemoToReport(path, demo);
   log(`wrote ${relative(ROOT, path)}`);
 }
 
