@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   layer.forward(x, x, x, { attnMask: { data: [0, 1], shape: [2] } });
   // @ts-expect-error unknown option
   layer.forward(x, x, x, { needweights: true });
+  const threaded = await init({ threads: 2 });
+  const threadCount: number = threaded.capabilities.threads;
+  // @ts-expect-error threads is a number
+  await init({ threads: true });
   void version;
+  void threadCount;
 }
 void main;
