@@ -34,10 +34,11 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const run = (file) => JSON.parse(execFileSync(process.execPath, [file], { cwd: folder, encoding: 'utf8' }));
 
-test('the tarball holds dist/ with exactly one .wasm and no sources', () => {
+test('the tarball holds dist/ with one .wasm per build (single-threaded, threads) and no sources', () => {
   const files = readdirSync(join(folder, 'node_modules', 'mha-wasm', 'dist'));
-  expect(files.filter((f) => f.endsWith('.wasm'))).toEqual(['mha.wasm']);
-  expect(files).toEqual(expect.arrayContaining(['node.mjs', 'node.cjs', 'browser.mjs', 'index.d.ts', 'mha.mjs', 'mha.cjs']));
+  expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual(['mha-mt.wasm', 'mha.wasm']);
+  expect(files).toEqual(expect.arrayContaining(['node.mjs', 'node.cjs', 'browser.mjs', 'index.d.ts', 'mha.mjs', 'mha.cjs',
+    'mha-mt.mjs', 'mha-mt.worker.js', 'mha-mt-node.cjs', 'mha-mt-node.worker.js']));
   expect(readdirSync(join(folder, 'node_modules', 'mha-wasm')).sort()).toEqual(['dist', 'package.json', 'README.md'].sort());
 });
 
