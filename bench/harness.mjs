@@ -47,10 +47,11 @@ async function loadRunners(env, info, config) {
     info.unavailable.push({ name: 'mha-wasm, 2 threads', error: String(error) });
     env.log(`mha-wasm threads build: could not be loaded, its rows are missing: ${error}`);
   }
-  const optional = [
-    ['onnxruntime-web', async () => onnxRuntimeRunners(await env.importOrt(), env)],
-    ['TF.js wasm', async () => tfjsRunners(await env.importTf(), env)],
-  ];
+  // The ORT-threads pass (a fresh process or page): mha-wasm with 1 and 2
+  // threads and ORT with 2, nothing else.
+  const ortThreads = config.pass === 'ort-threads';
+  const optional = [['onnxruntime-web', async () => onnxRuntimeRunners(await env.importOrt(), env, { threads: ortThreads ? 2 : 1 })]];
+  if (!ortThreads) optional.push(['TF.js wasm', async () => tfjsRunners(await env.importTf(), env)]);
   for (const [name, load] of optional) {
     if (config.unavailable?.[name]) {
       info.unavailable.push({ name, error: config.unavailable[name] });
@@ -63,8 +64,21 @@ async function loadRunners(env, info, config) {
       env.log(`${name}: could not be loaded, its rows are missing: ${error}`);
     }
   }
-  runners.push(...plainJsRunners());
+  if (!ortThreads) runners.push(...plainJsRunners());
   return { mha, runners };
+}
+
+// In the ORT-threads pass every ORT row is divided by mha-wasm with the same
+// number of threads, measured in the same pass (report.mjs reads referenceMs).
+function setThreadsReference(rows) {
+  for (const row of rows) {
+    if (!row.name.startsWith('ORT') || row.status !== 'ok') continue;
+    const twin = rows.find((r) => r.shape === row.shape && r.kind === row.kind && r.status === 'ok' && r.name === `mha-wasm ${row.kind === 'sdpa' ? 'SDPA' : 'layer'}, 2 threads`);
+    if (twin) {
+      row.referenceMs = twin.medianMs;
+      row.referenceName = twin.name;
+    }
+  }
 }
 
 function makeData(shape, weights) {
@@ -194,7 +208,7 @@ async function warmUp(env, runners, weights, model, warmUpMs) {
 }
 
 /**
- * config: { shapesSpec, quick, filter, unavailable?: { library: reason },
+ * config: { shapesSpec, quick, filter, pass?: 'ort-threads', unavailable?: { library: reason },
  *          externalRows?: { sdpa: [names], layer: [names] }, onReference?(shape, kind, reference),
  *          afterShape?(shape, kinds) }.
  * Returns { rows, peak: { start, end }, info }.
@@ -241,5 +255,6 @@ export async function runHarness(env, config) {
   }
   const peakEnd = await measureSimdPeak(peakBytes);
   env.log(`WebAssembly SIMD peak (again, after the rows): ${peakEnd.gflops.toFixed(1)} GFLOP/s`);
+  if (config.pass === 'ort-threads') setThreadsReference(rows);
   return { rows, peak: { start: peakStart, end: peakEnd }, info, shapes };
 }

@@ -16,7 +16,7 @@ export function deriveColumns(rows, shapesByKey, peakGflops) {
     if (r.status !== 'ok') continue;
     r.gflops = r.flops / r.medianMs / 1e6;
     r.peakFraction = r.gflops / peakGflops;
-    const ref = reference.get(`${r.shape}|${r.kind}`);
+    const ref = r.referenceMs ?? reference.get(`${r.shape}|${r.kind}`);
     r.ratio = ref ? r.medianMs / ref : null;
   }
   const groups = new Map();

@@ -5,7 +5,8 @@
 // or one headless Chromium page with --browser). Progress goes to stderr; the
 // one table goes to stdout; everything is also written to bench/results/.
 // See bench/README.md for what each row is and how to read the numbers.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { MismatchError, runHarness } from './harness.mjs';
 import { layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
@@ -114,6 +115,37 @@ function nativePhase(args, native) {
   return state;
 }
 
+/**
+ * onnxruntime-web with 2 threads, in a fresh Node process or Chromium page
+ * (bench/ort_threads_pass.mjs): its rows, each divided by mha-wasm with 2
+ * threads from the same pass. A failure leaves the rows out, with a note.
+ */
+async function ortThreadsPass(args, config) {
+  if (config.unavailable['onnxruntime-web']) return { rows: [], problem: config.unavailable['onnxruntime-web'] };
+  log('ORT 2-thread pass (a separate process or page: ORT fixes its thread count once per process)');
+  const passConfig = { shapesSpec: config.shapesSpec, quick: config.quick, filter: config.filter, unavailable: config.unavailable };
+  let rows, problem = null;
+  if (args.browser) {
+    const { runInBrowser } = await import('./browser.mjs');
+    const outcome = await runInBrowser({ ...passConfig, pass: 'ort-threads' }, (m) => log(`[ORT 2 threads] ${m}`));
+    if (!outcome.ok) throw outcome.mismatch ? new MismatchError(outcome.message.split('\n')[0]) : new Error(`in Chromium: ${outcome.message}`);
+    rows = outcome.result.rows;
+  } else {
+    const dir = join(BENCH, '.cache');
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'ort_threads_config.json'), rowsPath = join(dir, 'ort_threads_rows.json');
+    writeFileSync(configPath, JSON.stringify(passConfig));
+    rmSync(rowsPath, { force: true });
+    const child = spawnSync(process.execPath, [join(BENCH, 'ort_threads_pass.mjs'), configPath, rowsPath], { stdio: 'inherit' });
+    const written = existsSync(rowsPath) ? JSON.parse(readFileSync(rowsPath, 'utf8')) : {};
+    if (written.mismatch) throw new MismatchError(written.mismatch);
+    if (child.status !== 0 || !written.rows) problem = `the ORT-threads process failed (status ${child.status})`;
+    else rows = written.rows;
+  }
+  if (problem) log(`ORT 2-thread rows left out: ${problem}`);
+  return { rows: (rows ?? []).filter((r) => r.name.startsWith('ORT')), problem };
+}
+
 /** The JavaScript rows in Node or Chromium, with the native rows of each shape timed after them. */
 async function runRows(args, spec, shapes, { onnxProblem, native }) {
   const nat = nativePhase(args, native);
@@ -139,6 +171,7 @@ async function runRows(args, spec, shapes, { onnxProblem, native }) {
     out.harness = await runHarness(nodeEnv(log), { ...config, onReference: nat.check, afterShape: nat.afterShape });
   }
   if (nat.checks.length > 0) log(`native rows agreed with mha-wasm on ${nat.checks.length} (shape, kind, build) cases`);
+  out.ortThreads = await ortThreadsPass(args, config);
   return out;
 }
 
@@ -251,7 +284,7 @@ async function main() {
   const demo = demoWanted(args.filter) ? await runDemo() : null;
 
   const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
-  const rows = [...js.harness.rows, ...js.native.rows];
+  const rows = [...js.harness.rows, ...js.ortThreads.rows, ...js.native.rows];
   deriveColumns(rows, shapesByKey, peakGflops);
   const run = {
     args, spec, shapes, rows, peakGflops, heap, loadBefore, loadAfter: loadCheck(),

@@ -13,8 +13,12 @@
 
 import { headsToRows, rowsToHeads } from '../inputs.mjs';
 
-export async function onnxRuntimeRunners(ort, env) {
-  ort.env.wasm.numThreads = 1;
+// ORT reads numThreads when its wasm module first loads, once per process or
+// page, so the threads rows ({ threads: 2 }) run in a separate pass (see
+// bench/README.md).
+export async function onnxRuntimeRunners(ort, env, { threads = 1 } = {}) {
+  ort.env.wasm.numThreads = threads;
+  const suffix = threads > 1 ? `, ${threads} threads` : '';
   ort.env.wasm.simd = true; // 1.30 ships only SIMD builds (ort-wasm-simd-threaded.*); older versions read this
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = env.ortWasmPaths; // local files: never the CDN default
@@ -44,7 +48,7 @@ export async function onnxRuntimeRunners(ort, env) {
   };
   const readYP = (r) => ({ output: r.Y.data, weights: r.P ? r.P.data : null });
 
-  const variant = (name, applies, prepare) => ({ name: `ORT SDPA ${name}`, group: 'ORT SDPA', variant: name, kind: 'sdpa', applies, prepare });
+  const variant = (name, applies, prepare) => ({ name: `ORT SDPA ${name}${suffix}`, group: `ORT SDPA${suffix}`, variant: name, kind: 'sdpa', applies, prepare });
 
   const contrib = variant(
     'MultiHeadAttention',
@@ -79,7 +83,7 @@ export async function onnxRuntimeRunners(ort, env) {
     },
   );
   const layer = {
-    name: 'ORT layer',
+    name: `ORT layer${suffix}`,
     kind: 'layer',
     applies: () => true,
     async prepare(shape, data) {
