@@ -34,7 +34,9 @@ namespace
             stop();
             stopping_ = false;
             for (std::size_t w = 1; w < threads; ++w)
-                threads_.emplace_back([this, w] { work(w); });
+                // A new thread must not take the last computation's generation
+                // for a new one: it starts from the current value.
+                threads_.emplace_back([this, w, current = generation_] { work(w, current); });
         }
 
         void run(std::size_t count, detail::task_function task, void* context)
@@ -61,9 +63,8 @@ namespace
                 task_(context_, i, worker);
         }
 
-        void work(std::size_t worker)
+        void work(std::size_t worker, std::uint64_t seen)
         {
-            std::uint64_t seen = 0;
             for (;;)
             {
                 {
