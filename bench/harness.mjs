@@ -36,7 +36,9 @@ async function loadRunners(env, info, config) {
   const mha = await (await env.importMha()).init();
   info.mhaInitMs = performance.now() - t;
   info.mhaSimdArchitecture = mha.capabilities.simdArchitecture;
-  const runners = [...mhaWasmRunners(mha)];
+  const ortThreads = config.pass === 'ort-threads';
+  // The ORT-threads pass needs only the reference rows of the one-thread instance.
+  const runners = mhaWasmRunners(mha).filter((r) => !ortThreads || r.reference);
   // The threads build: a second instance (env.importMhaThreads imports a
   // separate copy of the entry module, whose init() has its own state).
   try {
@@ -49,7 +51,6 @@ async function loadRunners(env, info, config) {
   }
   // The ORT-threads pass (a fresh process or page): mha-wasm with 1 and 2
   // threads and ORT with 2, nothing else.
-  const ortThreads = config.pass === 'ort-threads';
   const optional = [['onnxruntime-web', async () => onnxRuntimeRunners(await env.importOrt(), env, { threads: ortThreads ? 2 : 1 })]];
   if (!ortThreads) optional.push(['TF.js wasm', async () => tfjsRunners(await env.importTf(), env)]);
   for (const [name, load] of optional) {

@@ -44,6 +44,7 @@ function displayRows(rows, shapes) {
       const seenGroups = new Set();
       for (const r of ofShape.filter((x) => x.kind === kind).sort((a, b) => rank(a.name) - rank(b.name))) {
         if (!r.group) {
+          if (r.status === 'n/a') continue; // e.g. the out-arrays rows, which exist only with weights
           list.push({ ...r, display: r.name });
           continue;
         }

@@ -20,7 +20,7 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
       const v = { data: data.sdpa.value, shape: [1, h, s, d] };
       const options = { isCausal: shape.causal, needWeights: shape.needWeights };
       return {
-        run: () => mha.scaledDotProductAttention(q, k, v, options),
+        run: (out) => mha.scaledDotProductAttention(q, k, v, out ? { ...options, out } : options),
         read: (r) => ({ output: r.output.data, weights: r.weights ? r.weights.data : null }),
         dispose() {},
       };
@@ -38,11 +38,26 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
       const memory = data.layer.memory === data.layer.x ? x : { data: data.layer.memory, shape: [s, 1, e] };
       const options = { isCausal: shape.causal, needWeights: shape.needWeights, averageAttnWeights: false };
       return {
-        run: () => mhaLayer.forward(x, memory, memory, options),
+        run: (out) => mhaLayer.forward(x, memory, memory, out ? { ...options, out } : options),
         read: (r) => ({ output: r.output.data, weights: r.weights ? r.weights.data : null }),
         dispose: () => mhaLayer.dispose(),
       };
     },
   };
-  return [sdpa, layer];
+  if (threads > 1) return [sdpa, layer];
+  // With weights, the same calls writing into arrays allocated once per shape
+  // (options.out), as a caller that reuses its result arrays would.
+  const reusing = (runner) => ({
+    ...runner,
+    name: `${runner.name}, out arrays`,
+    reference: false,
+    applies: (shape) => (shape.needWeights ? true : 'only with weights'),
+    prepare(shape, data) {
+      const prepared = runner.prepare(shape, data);
+      const first = prepared.run();
+      const out = { output: new Float32Array(first.output.data.length), weights: new Float32Array(first.weights.data.length) };
+      return { ...prepared, run: () => prepared.run(out) };
+    },
+  });
+  return [sdpa, layer, reusing(sdpa), reusing(layer)];
 }

@@ -1,7 +1,8 @@
 // The Embind surface of the WebAssembly module. Translation only: JS objects
 // of heap pointers and shapes become C++ views, a status becomes a plain
 // {error: {kind, message}} object that web/lib/ throws as TypeError,
-// RangeError or Error, and results are copied into fresh Float32Arrays.
+// RangeError or Error, and results are returned as views of the heap that
+// web/lib/results.mjs copies out at once.
 //
 // Nothing here throws across the boundary: the module is built without C++
 // exceptions, and every C++ entry point reports errors through mha::status.
@@ -63,10 +64,11 @@ val error_object(const mha::status& status)
     return result;
 }
 
-val copy_out(const float* data, const mha::shape_t& shape)
+// A view of the heap, not a copy: web/lib/results.mjs copies it out before
+// anything else runs in the module (into the caller's array or a new one).
+val heap_view(const float* data, const mha::shape_t& shape)
 {
-    // new Float32Array(view) copies, so the caller never holds a view of the heap.
-    return val::global("Float32Array").new_(emscripten::typed_memory_view(mha::element_count(shape), data));
+    return val(emscripten::typed_memory_view(mha::element_count(shape), data));
 }
 
 val result_object(const mha::status& status, const mha::attention_result& result)
@@ -74,9 +76,9 @@ val result_object(const mha::status& status, const mha::attention_result& result
     if (!status.ok())
         return error_object(status);
     val object = val::object();
-    object.set("output", copy_out(result.output, result.output_shape));
+    object.set("output", heap_view(result.output, result.output_shape));
     object.set("outputShape", val::array(result.output_shape));
-    object.set("weights", result.weights ? copy_out(result.weights, result.weights_shape) : val::null());
+    object.set("weights", result.weights ? heap_view(result.weights, result.weights_shape) : val::null());
     object.set("weightsShape", result.weights ? val::array(result.weights_shape) : val::null());
     return object;
 }

@@ -52,6 +52,16 @@ test.each([
   expect(firstMismatch(result.output.data, expected.output, TOLERANCE)).toBeNull();
 });
 
+test('out.output receives the head-by-head result', () => {
+  const output = new Float32Array(B * H * LQ * D);
+  const written = mha.scaledDotProductAttention(q, k, v, { out: { output } });
+  expect(written.output.data).toBe(output);
+  expect(output).toEqual(mha.scaledDotProductAttention(q, k, v).output.data);
+  expect(() => mha.scaledDotProductAttention(q, k, v, { out: { output: new Float32Array(3) } })).toThrow(
+    new RangeError(`scaledDotProductAttention: out.output: expected a Float32Array of ${B * H * LQ * D} elements (shape [${B}, ${H}, ${LQ}, ${D}]), got 3`),
+  );
+});
+
 test('errors name the whole shapes the caller passed', () => {
   const shortValue = { data: v.data.subarray(0, v.data.length - D), shape: [B, H, LK, D] };
   expect(() => mha.scaledDotProductAttention(q, k, shortValue)).toThrow(

@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   layer.forward(x, x, x, { attnMask: { data: [0, 1], shape: [2] } });
   // @ts-expect-error unknown option
   layer.forward(x, x, x, { needweights: true });
+  const reused = { output: new Float32Array(32), weights: new Float32Array(64) };
+  layer.forward(x, x, x, { out: reused });
+  mha.scaledDotProductAttention(x, x, x, { out: { output: reused.output } });
+  // @ts-expect-error out arrays are Float32Array
+  mha.scaledDotProductAttention(x, x, x, { out: { output: new Float64Array(32) } });
   const threaded = await init({ threads: 2 });
   const threadCount: number = threaded.capabilities.threads;
   // @ts-expect-error threads is a number

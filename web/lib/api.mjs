@@ -4,10 +4,11 @@ import { readBoolean, readMask, readOptions, readTensor, describe, throwIfError 
 import { attendHeadByHead, wantsHeadByHead } from './head_by_head.mjs';
 import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
 import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
+import { readOut, takeResult } from './results.mjs';
 import { parseSafetensors } from './safetensors.mjs';
 
 export const VERSION = '__MHA_VERSION__';
-const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights'];
+const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights', 'out'];
 
 export function createApi(Module) {
   const capabilities = Object.freeze({
@@ -35,6 +36,7 @@ export function createApi(Module) {
       needWeights: readBoolean(o.needWeights, 'needWeights', false),
       scale: o.scale,
     };
+    const out = readOut(o.out, flags.needWeights);
     const callArguments = (pointerOf, t, mask) => ({
       query: heapTensor(pointerOf, t.query),
       key: heapTensor(pointerOf, t.key),
@@ -50,12 +52,12 @@ export function createApi(Module) {
     if (wantsHeadByHead(tensors, attnMask, flags.needWeights)) {
       // Checked whole first, so errors name the caller's shapes; no data is read.
       throwIfError(Module.checkScaledDotProductAttention(callArguments(() => 0, tensors, attnMask)), 'scaledDotProductAttention');
-      return attendHeadByHead(tensors, attnMask, attendOne);
+      return attendHeadByHead(tensors, attnMask, attendOne, out.output);
     }
     const result = attendOne(tensors, attnMask);
     return {
-      output: { data: result.output, shape: result.outputShape },
-      weights: result.weights === null ? null : { data: result.weights, shape: result.weightsShape },
+      output: takeResult(result.output, result.outputShape, out.output, 'scaledDotProductAttention: out.output'),
+      weights: takeResult(result.weights, result.weightsShape, out.weights, 'scaledDotProductAttention: out.weights'),
     };
   }
 

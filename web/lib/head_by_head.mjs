@@ -31,13 +31,18 @@ function maskSlice(mask, b, h) {
 }
 
 /**
- * Runs attendOne(tensors, attnMask) -> { output: Float32Array } per (b, h) of
- * arguments already checked for the whole call, and assembles the output.
+ * Runs attendOne(tensors, attnMask) -> { output: heap view } per (b, h) of
+ * arguments already checked for the whole call, and assembles the output, in
+ * `target` when the caller gave one.
  */
-export function attendHeadByHead(tensors, attnMask, attendOne) {
+export function attendHeadByHead(tensors, attnMask, attendOne, target) {
   const [batch, heads, queryLen] = tensors.query.shape;
   const valueDim = tensors.value.shape[3];
-  const output = new Float32Array(batch * heads * queryLen * valueDim);
+  const length = batch * heads * queryLen * valueDim;
+  if (target !== undefined && target.length !== length) {
+    throw new RangeError(`scaledDotProductAttention: out.output: expected a Float32Array of ${length} elements (shape [${batch}, ${heads}, ${queryLen}, ${valueDim}]), got ${target.length}`);
+  }
+  const output = target ?? new Float32Array(length);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       const slice = { query: headSlice(tensors.query, b, h), key: headSlice(tensors.key, b, h), value: headSlice(tensors.value, b, h) };

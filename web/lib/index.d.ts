@@ -79,6 +79,20 @@ export interface ScaledDotProductAttentionOptions {
   scale?: number;
   /** Also return the (B, H, Lq, Lk) attention probabilities. @defaultValue false */
   needWeights?: boolean;
+  /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
+  out?: ResultArrays;
+}
+
+/**
+ * Caller-owned arrays for the results, each of exactly the result's length
+ * (a RangeError otherwise). The returned tensors' `data` are these arrays.
+ * Reusing them across calls saves allocating fresh memory for every result,
+ * which dominates the cost of large weight matrices on some machines.
+ * `weights` is only allowed when weights are requested.
+ */
+export interface ResultArrays {
+  output?: Float32Array;
+  weights?: Float32Array;
 }
 
 export interface MultiHeadAttentionOptions {
@@ -116,6 +130,8 @@ export interface ForwardOptions {
    * PyTorch, works without an explicit `attnMask`. @defaultValue false
    */
   isCausal?: boolean;
+  /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
+  out?: ResultArrays;
 }
 
 /** One entry of {@link MultiHeadAttention.expectedWeights}. */

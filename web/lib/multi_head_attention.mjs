@@ -2,10 +2,11 @@
 // It owns one C++ object in the WebAssembly heap; dispose() frees it.
 import { describe, isTypedArrayOf, readBoolean, readMask, readOptions, readPositiveInteger, readShape, readTensor, throwIfError } from './arguments.mjs';
 import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
+import { readOut, takeResult } from './results.mjs';
 import { parseSafetensors } from './safetensors.mjs';
 
 const LAYER_OPTIONS = ['embedDim', 'numHeads', 'kdim', 'vdim', 'bias', 'addBiasKV', 'addZeroAttn', 'batchFirst', 'dropout'];
-const FORWARD_OPTIONS = ['keyPaddingMask', 'attnMask', 'needWeights', 'averageAttnWeights', 'isCausal'];
+const FORWARD_OPTIONS = ['keyPaddingMask', 'attnMask', 'needWeights', 'averageAttnWeights', 'isCausal', 'out'];
 
 export function readLayerOptions(options) {
   if (options === undefined || options === null) {
@@ -60,10 +61,6 @@ function readStateDict(stateDict, options) {
     }
     throw new TypeError(`stateDict['${name}']: expected a Float32Array or { data: Float32Array, shape }, got ${describe(value)}`);
   });
-}
-
-function tensorResult(data, shape) {
-  return data === null ? null : { data, shape };
 }
 
 export class MultiHeadAttention {
@@ -131,6 +128,7 @@ export class MultiHeadAttention {
       averageAttnWeights: readBoolean(o.averageAttnWeights, 'averageAttnWeights', true),
       isCausal: readBoolean(o.isCausal, 'isCausal', false),
     };
+    const out = readOut(o.out, flags.needWeights);
     const inputs = [...Object.entries(tensors), ...Object.entries(masks)].filter(([, t]) => t !== undefined).map(([name, t]) => ({ name, data: t.data }));
     const result = withHeapCopies(this.#module, inputs, (pointerOf) =>
       core.forward({
@@ -143,7 +141,10 @@ export class MultiHeadAttention {
       }),
     );
     throwIfError(result, 'forward');
-    return { output: tensorResult(result.output, result.outputShape), weights: tensorResult(result.weights, result.weightsShape) };
+    return {
+      output: takeResult(result.output, result.outputShape, out.output, 'forward: out.output'),
+      weights: takeResult(result.weights, result.weightsShape, out.weights, 'forward: out.weights'),
+    };
   }
 
   /** Frees the layer's WebAssembly memory. Later calls throw; a second dispose() does nothing. */
