@@ -53,9 +53,10 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
     reference: false,
     applies: (shape) => (shape.needWeights ? true : 'only with weights'),
     prepare(shape, data) {
+      const { heads: h, queryLen: l, keyLen: s, headDim: d, embedDim: e } = shape;
+      // SDPA output (1, H, L, D), layer output (L, 1, E); weights (1, H, L, S) per head in both.
+      const out = { output: new Float32Array(runner.kind === 'sdpa' ? h * l * d : l * e), weights: new Float32Array(h * l * s) };
       const prepared = runner.prepare(shape, data);
-      const first = prepared.run();
-      const out = { output: new Float32Array(first.output.data.length), weights: new Float32Array(first.weights.data.length) };
       return { ...prepared, run: () => prepared.run(out) };
     },
   });

@@ -28,14 +28,12 @@ beforeAll(async () => {
 const values = (n, step, phase = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * step + phase));
 const count = (shape) => shape.reduce((a, b) => a * b, 1);
 const tensor = (shape, step, phase) => ({ data: values(count(shape), step, phase), shape });
-const bits = (array) => new Uint32Array(array.buffer, array.byteOffset, array.length);
+// Compared as bytes: identical floats, including NaN payloads and -0.
+const bytesOf = (array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 
 function expectSameBits(a, b) {
   expect(a.shape).toEqual(b.shape);
-  expect(a.data.length).toBe(b.data.length);
-  // Compared as integers: identical floats, including NaN payloads and -0.
-  expect(Buffer.compare(Buffer.from(bits(a.data).buffer, a.data.byteOffset, a.data.byteLength),
-    Buffer.from(bits(b.data).buffer, b.data.byteOffset, b.data.byteLength))).toBe(0);
+  expect(Buffer.compare(bytesOf(a.data), bytesOf(b.data))).toBe(0);
 }
 
 function loadedLayer(mha, options) {

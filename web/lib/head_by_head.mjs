@@ -4,6 +4,7 @@
 // the rest of the page's life (over 200 MB at L = 16384 with 12 heads of 64).
 // Head by head, only one head's slices are in the heap at any moment. Heads
 // are independent, so the results are bit-identical to a single call.
+import { checkOutLength } from './results.mjs';
 
 /** Above this many input bytes (query + key + value + mask), go head by head. */
 export const HEAD_BY_HEAD_BYTES = 32 * 2 ** 20;
@@ -38,11 +39,9 @@ function maskSlice(mask, b, h) {
 export function attendHeadByHead(tensors, attnMask, attendOne, target) {
   const [batch, heads, queryLen] = tensors.query.shape;
   const valueDim = tensors.value.shape[3];
-  const length = batch * heads * queryLen * valueDim;
-  if (target !== undefined && target.length !== length) {
-    throw new RangeError(`scaledDotProductAttention: out.output: expected a Float32Array of ${length} elements (shape [${batch}, ${heads}, ${queryLen}, ${valueDim}]), got ${target.length}`);
-  }
-  const output = target ?? new Float32Array(length);
+  const shape = [batch, heads, queryLen, valueDim];
+  checkOutLength(target, shape, 'scaledDotProductAttention: out.output');
+  const output = target ?? new Float32Array(batch * heads * queryLen * valueDim);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       const slice = { query: headSlice(tensors.query, b, h), key: headSlice(tensors.key, b, h), value: headSlice(tensors.value, b, h) };
@@ -50,5 +49,5 @@ export function attendHeadByHead(tensors, attnMask, attendOne, target) {
       output.set(result.output, (b * heads + h) * queryLen * valueDim);
     }
   }
-  return { output: { data: output, shape: [batch, heads, queryLen, valueDim] }, weights: null };
+  return { output: { data: output, shape }, weights: null };
 }

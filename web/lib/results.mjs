@@ -30,13 +30,19 @@ export function readOut(value, needWeights) {
   return { output: value.output, weights: value.weights };
 }
 
+/** Throws unless the caller's array (if any) holds exactly the result of `shape`. */
+export function checkOutLength(target, shape, name) {
+  const length = shape.reduce((a, b) => a * b, 1);
+  if (target !== undefined && target.length !== length) {
+    throw new RangeError(`${name}: expected a Float32Array of ${length} elements (shape [${shape.join(', ')}]), got ${target.length}`);
+  }
+}
+
 /** view (Float32Array over the heap) or null -> { data, shape } or null. */
 export function takeResult(view, shape, target, name) {
   if (view === null) return null;
   if (target === undefined) return { data: view.slice(), shape };
-  if (target.length !== view.length) {
-    throw new RangeError(`${name}: expected a Float32Array of ${view.length} elements (shape [${shape.join(', ')}]), got ${target.length}`);
-  }
+  checkOutLength(target, shape, name);
   target.set(view);
   return { data: target, shape };
 }
