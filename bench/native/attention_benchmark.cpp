@@ -122,7 +122,7 @@ struct sdpa_case
 {
     std::vector<float> query, key, value;
     mha::sdpa_arguments arguments;
-    mha::attention_buffers buffers;
+    mha::scaled_dot_product_attention_op buffers;
     mha::attention_result result;
 
     explicit sdpa_case(const bench_shape& shape)

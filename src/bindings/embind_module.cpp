@@ -1,8 +1,8 @@
-// The Embind surface of the WebAssembly module. Translation only: JS objects
-// of heap pointers and shapes become C++ views, a status becomes a plain
-// {error: {kind, message}} object that web/lib/ throws as TypeError,
-// RangeError or Error, and results are returned as views of the heap that
-// web/lib/results.mjs copies out at once.
+// The Embind surface of the WebAssembly module. Translation only: a call
+// record (call_record.hpp) becomes C++ arguments and a plan becomes a call
+// record again; a status becomes an error code and message that web/lib/
+// throws as TypeError, RangeError or Error. No state lives here: every object
+// (the ops, layers, caches, the mailbox) is created and owned by JavaScript.
 //
 // Nothing here throws across the boundary: the module is built without C++
 // exceptions, and every C++ entry point reports errors through mha::status.
@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "call_record.hpp"
 #include "kernels/simd_arch.hpp"
+#include "mha/kv_cache.hpp"
 #include "mha/multi_head_attention.hpp"
 #include "mha/scaled_dot_product_attention.hpp"
 #include "mha/threads.hpp"
@@ -23,38 +25,114 @@ using emscripten::val;
 
 namespace
 {
-template <class T>
-const T* pointer_field(const val& object)
+using mha::bindings::call_record;
+using mha::bindings::record_tensor;
+
+// One per API instance: the record plus the message of the last failure.
+struct mailbox
 {
-    return reinterpret_cast<const T*>(object["ptr"].as<std::uintptr_t>());
+    call_record record {};
+    std::string message;
+};
+
+mailbox& mailbox_at(double address) { return *reinterpret_cast<mailbox*>(static_cast<std::uintptr_t>(address)); }
+
+mha::shape_t shape_of(const record_tensor& t)
+{
+    return mha::shape_t(t.dims, t.dims + std::min(t.rank, mha::bindings::record_max_rank));
 }
 
-mha::shape_t shape_field(const val& object)
+mha::float_tensor_view tensor_of(const record_tensor& t)
 {
-    return emscripten::vecFromJSArray<std::size_t>(object["shape"]);
+    return { nullptr, static_cast<std::uint64_t>(t.length), shape_of(t) };
 }
 
-// {ptr, length, shape} -> view.
-mha::float_tensor_view tensor_view(const val& object)
-{
-    return { pointer_field<float>(object), object["length"].as<std::size_t>(), shape_field(object) };
-}
-
-// undefined | {ptr, length, shape, kind: 'boolean' | 'additive'} -> view.
-mha::mask_tensor_view mask_view(const val& object)
+mha::mask_tensor_view mask_of(const record_tensor& t)
 {
     mha::mask_tensor_view view;
-    if (object.isUndefined() || object.isNull())
+    if (t.kind == mha::bindings::record_absent)
         return view;
-    view.kind = object["kind"].as<std::string>() == "boolean" ? mha::mask_kind::boolean : mha::mask_kind::additive;
-    view.data = pointer_field<void>(object);
-    view.length = object["length"].as<std::size_t>();
-    view.shape = shape_field(object);
+    view.kind = t.kind == mha::bindings::record_boolean ? mha::mask_kind::boolean : mha::mask_kind::additive;
+    view.length = static_cast<std::uint64_t>(t.length);
+    view.shape = shape_of(t);
     return view;
 }
 
-val error_object(const mha::status& status)
+mha::causal_alignment alignment_of(std::uint32_t code)
 {
+    return code == 1 ? mha::causal_alignment::top_left
+        : code == 2  ? mha::causal_alignment::bottom_right
+                     : mha::causal_alignment::automatic;
+}
+
+std::int64_t out_length_of(double length) { return length < 0 ? -1 : static_cast<std::int64_t>(length); }
+
+void write_shape(mha::bindings::record_shape& target, const mha::shape_t& shape)
+{
+    target.rank = static_cast<std::uint32_t>(shape.size());
+    for (std::size_t i = 0; i < shape.size() && i < mha::bindings::record_max_rank; ++i)
+        target.dims[i] = static_cast<std::uint32_t>(shape[i]);
+}
+
+void write_range(mha::bindings::record_range& target, const mha::staged_range& range)
+{
+    target.heap = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(range.heap));
+    target.first = static_cast<double>(range.first);
+    target.count = static_cast<double>(range.count);
+}
+
+void write_ranges(call_record& record, const mha::call_plan& plan)
+{
+    for (std::size_t i = 0; i < mha::call_input_count; ++i)
+        write_range(record.input_ranges[i], plan.inputs[i]);
+    for (std::size_t i = 0; i < mha::call_output_count; ++i)
+        write_range(record.output_ranges[i], plan.outputs[i]);
+}
+
+// 0 = success; otherwise the JS error class (1 TypeError, 2 RangeError, 3 Error), message in the mailbox.
+int report(mailbox& box, const mha::status& status, const mha::call_plan& plan)
+{
+    if (!status.ok())
+    {
+        box.message = status.message();
+        return static_cast<int>(status.kind());
+    }
+    call_record& r = box.record;
+    r.steps = static_cast<std::uint32_t>(plan.steps);
+    r.has_weights = plan.weights_shape.empty() ? 0 : 1;
+    write_shape(r.output_shape, plan.output_shape);
+    write_shape(r.weights_shape, plan.weights_shape);
+    write_ranges(r, plan);
+    return 0;
+}
+
+mha::kv_cache* cache_of(const call_record& r)
+{
+    return reinterpret_cast<mha::kv_cache*>(static_cast<std::uintptr_t>(r.cache));
+}
+
+// The fields sdpa_arguments and forward_arguments share.
+template <class Arguments>
+Arguments arguments_of(const call_record& r)
+{
+    Arguments a;
+    a.query = tensor_of(r.inputs[0]);
+    a.key = tensor_of(r.inputs[1]);
+    a.value = tensor_of(r.inputs[2]);
+    a.attn_mask = mask_of(r.inputs[3]);
+    a.is_causal = r.is_causal != 0;
+    a.alignment = alignment_of(r.causal_alignment);
+    a.need_weights = r.need_weights != 0;
+    a.cache = cache_of(r);
+    a.out_output_length = out_length_of(r.out_lengths[0]);
+    a.out_weights_length = out_length_of(r.out_lengths[1]);
+    return a;
+}
+
+val status_object(const mha::status& status)
+{
+    if (status.ok())
+        return val::null();
     static const char* const class_names[] = { "Error", "TypeError", "RangeError", "Error" };
     val error = val::object();
     error.set("kind", std::string(class_names[static_cast<int>(status.kind())]));
@@ -64,24 +142,27 @@ val error_object(const mha::status& status)
     return result;
 }
 
-// A view of the heap, not a copy: web/lib/results.mjs copies it out before
-// anything else runs in the module (into the caller's array or a new one).
-val heap_view(const float* data, const mha::shape_t& shape)
+// ---- scaled_dot_product_attention
+
+int plan_attention(mha::scaled_dot_product_attention_op& op, double address)
 {
-    return val(emscripten::typed_memory_view(mha::element_count(shape), data));
+    mailbox& box = mailbox_at(address);
+    const call_record& r = box.record;
+    mha::sdpa_arguments a = arguments_of<mha::sdpa_arguments>(r);
+    a.has_scale = r.has_scale != 0;
+    a.scale = r.scale;
+    return report(box, op.plan(a, true), op.current_plan());
 }
 
-val result_object(const mha::status& status, const mha::attention_result& result)
+void stage_attention_step(mha::scaled_dot_product_attention_op& op, double address, unsigned step)
 {
-    if (!status.ok())
-        return error_object(status);
-    val object = val::object();
-    object.set("output", heap_view(result.output, result.output_shape));
-    object.set("outputShape", val::array(result.output_shape));
-    object.set("weights", result.weights ? heap_view(result.weights, result.weights_shape) : val::null());
-    object.set("weightsShape", result.weights ? val::array(result.weights_shape) : val::null());
-    return object;
+    op.stage(step);
+    write_ranges(mailbox_at(address).record, op.current_plan());
 }
+
+void run_attention_step(mha::scaled_dot_product_attention_op& op, unsigned step) { op.run_step(step); }
+
+// ---- multi_head_attention
 
 mha::attention_config config_from(const val& options)
 {
@@ -99,17 +180,31 @@ mha::attention_config config_from(const val& options)
 
 val check_config(const val& options)
 {
-    const mha::status status = mha::multi_head_attention::check_config(config_from(options));
-    return status.ok() ? val::null() : error_object(status);
+    return status_object(mha::multi_head_attention::check_config(config_from(options)));
 }
 
 // Embind owns the object; JS frees it with .delete() (MultiHeadAttention.dispose).
-mha::multi_head_attention* make_layer(const val& options)
+mha::multi_head_attention* make_layer(const val& options) { return new mha::multi_head_attention(config_from(options)); }
+
+int plan_forward(mha::multi_head_attention& layer, double address)
 {
-    return new mha::multi_head_attention(config_from(options));
+    mailbox& box = mailbox_at(address);
+    const call_record& r = box.record;
+    mha::forward_arguments a = arguments_of<mha::forward_arguments>(r);
+    a.key_padding_mask = mask_of(r.inputs[4]);
+    a.average_attn_weights = r.average_attn_weights != 0;
+    return report(box, layer.plan(a, true), layer.current_plan());
 }
 
-// [{name, ptr, length, shape}] -> status
+void run_forward(mha::multi_head_attention& layer) { layer.run_staged(); }
+
+// Address of `bytes` of staging memory, 0 if the heap cannot provide them.
+double staging_area(mha::multi_head_attention& layer, double bytes)
+{
+    return static_cast<double>(reinterpret_cast<std::uintptr_t>(layer.staging_area(static_cast<std::uint64_t>(bytes))));
+}
+
+// [{name, ptr, length, shape}] with ptr inside the staging area -> status.
 val load_weights(mha::multi_head_attention& layer, const val& entries)
 {
     std::vector<mha::named_weight> weights;
@@ -117,10 +212,13 @@ val load_weights(mha::multi_head_attention& layer, const val& entries)
     for (std::size_t i = 0; i < count; ++i)
     {
         const val entry = entries[i];
-        weights.push_back({ entry["name"].as<std::string>(), tensor_view(entry) });
+        mha::float_tensor_view view;
+        view.data = reinterpret_cast<const float*>(entry["ptr"].as<std::uintptr_t>());
+        view.length = static_cast<std::uint64_t>(entry["length"].as<double>());
+        view.shape = emscripten::vecFromJSArray<std::size_t>(entry["shape"]);
+        weights.push_back({ entry["name"].as<std::string>(), view });
     }
-    const mha::status status = layer.load_weights(weights);
-    return status.ok() ? val::null() : error_object(status);
+    return status_object(layer.load_weights(weights));
 }
 
 val expected_weights(const mha::multi_head_attention& layer)
@@ -136,51 +234,70 @@ val expected_weights(const mha::multi_head_attention& layer)
     return list;
 }
 
-val forward(mha::multi_head_attention& layer, const val& a)
+mha::kv_cache* create_layer_cache(const mha::multi_head_attention& layer, std::size_t batch_size,
+                                  std::size_t max_length)
 {
-    mha::forward_arguments arguments;
-    arguments.query = tensor_view(a["query"]);
-    arguments.key = tensor_view(a["key"]);
-    arguments.value = tensor_view(a["value"]);
-    arguments.key_padding_mask = mask_view(a["keyPaddingMask"]);
-    arguments.attn_mask = mask_view(a["attnMask"]);
-    arguments.need_weights = a["needWeights"].as<bool>();
-    arguments.average_attn_weights = a["averageAttnWeights"].as<bool>();
-    arguments.is_causal = a["isCausal"].as<bool>();
-    mha::attention_result result;
-    const mha::status status = layer.forward(arguments, result);
-    return result_object(status, result);
+    return layer.create_cache(batch_size, max_length).release();
 }
 
-mha::sdpa_arguments sdpa_arguments_from(const val& a)
+// ---- kv_cache
+
+mha::kv_cache* make_cache(std::size_t batch_size, std::size_t num_heads, std::size_t head_dim, std::size_t value_dim,
+                          std::size_t max_length)
 {
-    mha::sdpa_arguments arguments;
-    arguments.query = tensor_view(a["query"]);
-    arguments.key = tensor_view(a["key"]);
-    arguments.value = tensor_view(a["value"]);
-    arguments.attn_mask = mask_view(a["attnMask"]);
-    arguments.is_causal = a["isCausal"].as<bool>();
-    arguments.has_scale = !a["scale"].isUndefined();
-    if (arguments.has_scale)
-        arguments.scale = a["scale"].as<float>();
-    arguments.need_weights = a["needWeights"].as<bool>();
-    return arguments;
+    return new mha::kv_cache({ batch_size, num_heads, head_dim, value_dim, max_length }, 0);
 }
 
-val scaled_dot_product_attention(const val& a)
-{
-    // Results and scratch for the free function live here, reused by every
-    // call, so repeated calls with the same shapes allocate nothing.
-    static mha::attention_buffers buffers;
-    mha::attention_result result;
-    const mha::status status = mha::scaled_dot_product_attention(sdpa_arguments_from(a), buffers, result);
-    return result_object(status, result);
-}
+val allocate_cache(mha::kv_cache& cache) { return status_object(cache.allocate()); }
+val truncate_cache(mha::kv_cache& cache, std::size_t length) { return status_object(cache.truncate(length)); }
+double cache_address(const mha::kv_cache& cache) { return static_cast<double>(reinterpret_cast<std::uintptr_t>(&cache)); }
+double cache_bytes(const mha::kv_cache& cache) { return static_cast<double>(cache.bytes()); }
+unsigned cache_length(const mha::kv_cache& cache) { return static_cast<unsigned>(cache.length()); }
+unsigned cache_max_length(const mha::kv_cache& cache) { return static_cast<unsigned>(cache.max_length()); }
 
-val check_scaled_dot_product_attention(const val& a)
+// ---- the mailbox and module facts
+
+mailbox* make_mailbox() { return new mailbox(); }
+double mailbox_address(const mailbox& box) { return static_cast<double>(reinterpret_cast<std::uintptr_t>(&box)); }
+std::string mailbox_message(const mailbox& box) { return box.message; }
+
+// Byte offsets of the record's fields, for web/lib/call.mjs.
+val call_record_layout()
 {
-    const mha::status status = mha::check_scaled_dot_product_attention(sdpa_arguments_from(a));
-    return status.ok() ? val::null() : error_object(status);
+    const auto offset = [](const void* field, const void* base) {
+        return static_cast<double>(static_cast<const char*>(field) - static_cast<const char*>(base));
+    };
+    const mailbox box;
+    const call_record& r = box.record;
+    val layout = val::object();
+    layout.set("record", offset(&r, &box));
+    layout.set("maxRank", mha::bindings::record_max_rank);
+    layout.set("inputs", offset(&r.inputs[0], &r));
+    layout.set("inputStride", static_cast<double>(sizeof(record_tensor)));
+    layout.set("inputKind", offset(&r.inputs[0].kind, &r.inputs[0]));
+    layout.set("inputRank", offset(&r.inputs[0].rank, &r.inputs[0]));
+    layout.set("inputDims", offset(&r.inputs[0].dims, &r.inputs[0]));
+    layout.set("inputLength", offset(&r.inputs[0].length, &r.inputs[0]));
+    layout.set("isCausal", offset(&r.is_causal, &r));
+    layout.set("causalAlignment", offset(&r.causal_alignment, &r));
+    layout.set("needWeights", offset(&r.need_weights, &r));
+    layout.set("averageAttnWeights", offset(&r.average_attn_weights, &r));
+    layout.set("hasScale", offset(&r.has_scale, &r));
+    layout.set("scale", offset(&r.scale, &r));
+    layout.set("cache", offset(&r.cache, &r));
+    layout.set("outLengths", offset(&r.out_lengths[0], &r));
+    layout.set("steps", offset(&r.steps, &r));
+    layout.set("hasWeights", offset(&r.has_weights, &r));
+    layout.set("outputShape", offset(&r.output_shape, &r));
+    layout.set("weightsShape", offset(&r.weights_shape, &r));
+    layout.set("shapeDims", offset(&r.output_shape.dims, &r.output_shape));
+    layout.set("inputRanges", offset(&r.input_ranges[0], &r));
+    layout.set("outputRanges", offset(&r.output_ranges[0], &r));
+    layout.set("rangeStride", static_cast<double>(sizeof(mha::bindings::record_range)));
+    layout.set("rangeHeap", offset(&r.input_ranges[0].heap, &r.input_ranges[0]));
+    layout.set("rangeFirst", offset(&r.input_ranges[0].first, &r.input_ranges[0]));
+    layout.set("rangeCount", offset(&r.input_ranges[0].count, &r.input_ranges[0]));
+    return layout;
 }
 
 std::string simd_architecture() { return mha::kernel_arch::name(); }
@@ -193,14 +310,37 @@ unsigned max_threads() { return static_cast<unsigned>(mha::max_threads()); }
 
 EMSCRIPTEN_BINDINGS(mha_wasm)
 {
+    using emscripten::allow_raw_pointers;
+    emscripten::class_<mailbox>("CallMailbox")
+        .constructor(&make_mailbox, allow_raw_pointers())
+        .function("address", &mailbox_address)
+        .function("message", &mailbox_message);
+    emscripten::class_<mha::scaled_dot_product_attention_op>("AttentionCore")
+        .constructor<>()
+        .function("plan", &plan_attention)
+        .function("stage", &stage_attention_step)
+        .function("run", &run_attention_step)
+        .function("release", &mha::scaled_dot_product_attention_op::release);
     emscripten::class_<mha::multi_head_attention>("MultiHeadAttentionCore")
-        .constructor(&make_layer)
+        .constructor(&make_layer, allow_raw_pointers())
         .function("loadWeights", &load_weights)
         .function("expectedWeights", &expected_weights)
-        .function("forward", &forward);
+        .function("stagingArea", &staging_area)
+        .function("plan", &plan_forward)
+        .function("run", &run_forward)
+        .function("releaseCallMemory", &mha::multi_head_attention::release_call_memory)
+        .function("createCache", &create_layer_cache, allow_raw_pointers());
+    emscripten::class_<mha::kv_cache>("KVCacheCore")
+        .constructor(&make_cache, allow_raw_pointers())
+        .function("allocate", &allocate_cache)
+        .function("truncate", &truncate_cache)
+        .function("reset", &mha::kv_cache::reset)
+        .function("address", &cache_address)
+        .function("bytes", &cache_bytes)
+        .function("length", &cache_length)
+        .function("maxLength", &cache_max_length);
+    emscripten::function("callRecordLayout", &call_record_layout);
     emscripten::function("checkConfig", &check_config);
-    emscripten::function("scaledDotProductAttention", &scaled_dot_product_attention);
-    emscripten::function("checkScaledDotProductAttention", &check_scaled_dot_product_attention);
     emscripten::function("simdArchitecture", &simd_architecture);
     emscripten::function("setThreadCount", &set_thread_count);
     emscripten::function("threadCount", &thread_count);

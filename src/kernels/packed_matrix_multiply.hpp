@@ -13,6 +13,11 @@
 // accumulators; each B batch loaded feeds row_block fmas, each broadcast of
 // a[i][p] feeds 2. With 16 SIMD registers (SSE / SIMD128 on x64 engines),
 // 4 x 2 accumulators + 2 B batches + 1 broadcast fit without spilling.
+// Rows left over (all of them when m < 4: a decoding step's projections and
+// attention) take 4 panels at a time instead, so that 8 independent
+// accumulator chains hide the fma latency; one panel at a time, a 1-row
+// product would wait on 2 chains of length k. Every element of c is computed
+// by the same fmas in the same order either way.
 #pragma once
 
 #include <algorithm>
@@ -69,6 +74,27 @@ void pack_rows(Arch arch, float* packed, const float* source, std::size_t ld, st
 
 namespace detail
 {
+    // out[0 .. 2 * width) = acc0, acc1 (+ bias) (+ out): the epilogue of a full panel.
+    template <class Arch>
+    void store_panel(float* out, xsimd::batch<float, Arch> acc0, xsimd::batch<float, Arch> acc1, const float* bias,
+                     bool accumulate)
+    {
+        using float_batch = xsimd::batch<float, Arch>;
+        constexpr std::size_t width = float_batch::size;
+        if (bias)
+        {
+            acc0 += float_batch::load_unaligned(bias);
+            acc1 += float_batch::load_unaligned(bias + width);
+        }
+        if (accumulate)
+        {
+            acc0 += float_batch::load_unaligned(out);
+            acc1 += float_batch::load_unaligned(out + width);
+        }
+        acc0.store_unaligned(out);
+        acc1.store_unaligned(out + width);
+    }
+
     template <class Arch, std::size_t rows>
     void multiply_panel_rows(float* c, std::size_t ldc, const float* a, std::size_t lda, const float* panel,
                              const float* bias, std::size_t columns, std::size_t k, bool accumulate)
@@ -98,18 +124,7 @@ namespace detail
             float* out = c + r * ldc;
             if (columns == 2 * width)
             {
-                if (bias)
-                {
-                    acc0[r] += float_batch::load_unaligned(bias);
-                    acc1[r] += float_batch::load_unaligned(bias + width);
-                }
-                if (accumulate)
-                {
-                    acc0[r] += float_batch::load_unaligned(out);
-                    acc1[r] += float_batch::load_unaligned(out + width);
-                }
-                acc0[r].store_unaligned(out);
-                acc1[r].store_unaligned(out + width);
+                store_panel<Arch>(out, acc0[r], acc1[r], bias, accumulate);
                 continue;
             }
             // The last, zero-padded panel: keep only the real columns.
@@ -118,6 +133,33 @@ namespace detail
             for (std::size_t t = 0; t < columns; ++t)
                 out[t] = lanes[t] + (bias ? bias[t] : 0.0f) + (accumulate ? out[t] : 0.0f);
         }
+    }
+
+    // One row of c over `panels` full panels (panel_stride apart).
+    template <class Arch, std::size_t panels>
+    void multiply_row_panels(float* c, const float* a, const float* packed, std::size_t panel_stride,
+                             const float* bias, std::size_t k, bool accumulate)
+    {
+        using float_batch = xsimd::batch<float, Arch>;
+        constexpr std::size_t width = float_batch::size;
+        float_batch acc0[panels], acc1[panels];
+        for (std::size_t j = 0; j < panels; ++j)
+        {
+            acc0[j] = float_batch(0.0f);
+            acc1[j] = float_batch(0.0f);
+        }
+        for (std::size_t p = 0; p < k; ++p)
+        {
+            const float_batch a_value(a[p]);
+            for (std::size_t j = 0; j < panels; ++j)
+            {
+                const float* row = packed + j * panel_stride + p * 2 * width;
+                acc0[j] = xsimd::fma(a_value, float_batch::load_unaligned(row), acc0[j]);
+                acc1[j] = xsimd::fma(a_value, float_batch::load_unaligned(row + width), acc1[j]);
+            }
+        }
+        for (std::size_t j = 0; j < panels; ++j)
+            store_panel<Arch>(c + j * 2 * width, acc0[j], acc1[j], bias ? bias + j * 2 * width : nullptr, accumulate);
     }
 } // namespace detail
 
@@ -130,19 +172,30 @@ void packed_matrix_multiply(Arch arch, float* c, std::size_t ldc, const float* a
                             std::size_t n, std::size_t k, bool accumulate = false)
 {
     constexpr std::size_t row_block = 4;
+    constexpr std::size_t panel_block = 4;
     const std::size_t width = panel_width(arch);
-    for (std::size_t first = 0; first < n; first += width)
+    const std::size_t blocked_rows = m / row_block * row_block;
+    if (blocked_rows > 0)
+        for (std::size_t first = 0; first < n; first += width)
+        {
+            const float* panel = packed + (first / width) * panel_stride;
+            const std::size_t columns = std::min(width, n - first);
+            const float* panel_bias = bias ? bias + first : nullptr;
+            for (std::size_t i = 0; i < blocked_rows; i += row_block)
+                detail::multiply_panel_rows<Arch, row_block>(c + i * ldc + first, ldc, a + i * lda, lda, panel,
+                                                              panel_bias, columns, k, accumulate);
+        }
+    for (std::size_t i = blocked_rows; i < m; ++i)
     {
-        const float* panel = packed + (first / width) * panel_stride;
-        const std::size_t columns = std::min(width, n - first);
-        const float* panel_bias = bias ? bias + first : nullptr;
-        std::size_t i = 0;
-        for (; i + row_block <= m; i += row_block)
-            detail::multiply_panel_rows<Arch, row_block>(c + i * ldc + first, ldc, a + i * lda, lda, panel, panel_bias,
-                                                          columns, k, accumulate);
-        for (; i < m; ++i)
-            detail::multiply_panel_rows<Arch, 1>(c + i * ldc + first, ldc, a + i * lda, lda, panel, panel_bias, columns,
-                                                  k, accumulate);
+        std::size_t first = 0;
+        for (; first + panel_block * width <= n; first += panel_block * width)
+            detail::multiply_row_panels<Arch, panel_block>(c + i * ldc + first, a + i * lda,
+                                                           packed + (first / width) * panel_stride, panel_stride,
+                                                           bias ? bias + first : nullptr, k, accumulate);
+        for (; first < n; first += width)
+            detail::multiply_panel_rows<Arch, 1>(c + i * ldc + first, ldc, a + i * lda, lda,
+                                                  packed + (first / width) * panel_stride, bias ? bias + first : nullptr,
+                                                  std::min(width, n - first), k, accumulate);
     }
 }
 } // namespace mha::kernels

@@ -3,20 +3,30 @@
 // Shape glossary: B batch, H heads, Lq queries, Lk keys, D head dim, Dv value
 // dim; Br rows of queries per block, Bc keys per tile.
 //
-// Per (batch, head), the head's keys and values are packed once into the
-// panel layout of kernels/packed_matrix_multiply.hpp, so both products below
-// are register-blocked matrix multiplies rather than per-row dot products.
-// Then, per block of Br query rows (pre-multiplied by the scale):
+// Keys and values are read as panels (kernels/packed_matrix_multiply.hpp), so
+// both products below are register-blocked matrix multiplies rather than
+// per-row dot products. A kv_cache holds them packed already; otherwise each
+// head's are packed once per call.
 //
-// Without weights (flash-attention style; the Lq x Lk matrix is never stored):
+// Prefill (more than decode_max_rows queries, or weights wanted): per block
+// of Br query rows, pre-multiplied by the scale,
+//   without weights (flash-attention style; the Lq x Lk matrix is never stored):
 //   1. S = Q_block . K_tile^T for a tile of Bc keys, plus masks;
 //   2. per row: if the tile's max exceeds the running max M, rescale the
 //      running sum and the output row by exp(M_old - M_new);
 //   3. P = exp(S - M), running sum += row sums, O += P . V_tile;
 //   4. O /= running sum, or zeros when every key was masked (sum == 0).
 //   Tiles wholly above the causal diagonal of the block are skipped.
-// With weights: S for all keys is written straight into the weights rows,
-// softmaxed in place, and O = P . V in one product.
+//   With weights: S for all keys is written straight into the weights rows,
+//   softmaxed in place, and O = P . V in one product.
+//
+// Decoding (a few query rows, no weights): split-key ("flash-decoding"). The
+// keys are cut into chunks of a fixed size, each (head, chunk) is a task that
+// leaves a partial state (row max m, row sum l, unnormalised P . V), and the
+// partials of a head are merged in chunk order: O = sum_c e^(m_c - M) acc_c /
+// sum_c e^(m_c - M) l_c with M = max_c m_c. Chunks do not depend on the number
+// of threads, so neither do the results; a single query over one head keeps
+// every thread busy.
 #include "attention_problem.hpp"
 
 #include <algorithm>
@@ -41,34 +51,71 @@ namespace
     // Bc must be a multiple of the panel width (8 for SSE2, 16 for AVX2).
     constexpr std::size_t query_block = 32;
     constexpr std::size_t key_tile = 64;
+    // Decoding: up to this many query rows, keys in chunks of decode_chunk.
+    constexpr std::size_t decode_max_rows = 16;
+    constexpr std::size_t decode_chunk = 256;
     constexpr std::size_t width = kernels::panel_width(kernel_arch {});
-    static_assert(key_tile % width == 0, "key tiles must start on a panel boundary");
+    static_assert(key_tile % width == 0 && decode_chunk % width == 0, "key ranges must start on a panel boundary");
 
-    struct scratch_views
+    constexpr std::size_t round_up(std::size_t n) { return (n + 15) / 16 * 16; }
+
+    bool splits_keys(const attention_problem& p) { return p.weights == nullptr && p.query_len <= decode_max_rows; }
+    std::size_t key_chunks(const attention_problem& p) { return (p.key_len + decode_chunk - 1) / decode_chunk; }
+    std::size_t partial_floats(const attention_problem& p) { return p.query_len * (p.value_dim + 2); }
+
+    // Keys and values of one head (or of one chunk of it) as panels: keys of
+    // position t at keys + t * D (t a multiple of the width); value rows t at
+    // values + t * width, value panels value_panel_stride apart.
+    struct head_panels
     {
-        float* packed_keys;   // panels of keys: B = K^T, n = Lk, k = D
-        float* packed_values; // panels of values: B = V, n = Dv, k = Lk
-        float* queries;       // Br x D, scaled
-        float* scores;        // Br x Bc
-        float* row_max;       // Br
-        float* row_sum;       // Br
+        const float* keys;
+        const float* values;
+        std::size_t value_panel_stride;
     };
 
-    scratch_views carve(const attention_problem& p, std::vector<float>& scratch)
+    // One worker's scratch.
+    struct scratch_views
     {
-        const std::size_t keys = kernels::packed_size(kernel_arch {}, p.key_len, p.head_dim);
-        const std::size_t values = kernels::packed_size(kernel_arch {}, p.value_dim, p.key_len);
-        const std::size_t total = keys + values + query_block * (p.head_dim + key_tile + 2);
-        if (scratch.size() < total)
-            scratch.resize(total);
-        float* base = scratch.data();
+        float* packed_keys;   // the head's (or chunk's) keys when not cached
+        float* packed_values; // its values
+        float* queries;       // rows x D, scaled
+        float* scores;        // rows x score_stride
+        float* row_max;       // rows
+        float* row_sum;       // rows
+    };
+
+    struct scratch_plan
+    {
+        std::size_t packed_keys, packed_values, queries, scores, rows, score_stride, per_worker;
+    };
+
+    scratch_plan plan_scratch(const attention_problem& p)
+    {
+        scratch_plan s {};
+        const bool split = splits_keys(p);
+        const std::size_t keys = split ? std::min(p.key_len, decode_chunk) : p.key_len;
+        if (!p.cache)
+        {
+            s.packed_keys = round_up(kernels::packed_size(kernel_arch {}, keys, p.head_dim));
+            s.packed_values = round_up(kernels::packed_size(kernel_arch {}, p.value_dim, keys));
+        }
+        s.rows = split ? p.query_len : query_block;
+        s.score_stride = split ? decode_chunk : key_tile;
+        s.queries = round_up(s.rows * p.head_dim);
+        s.scores = round_up(s.rows * s.score_stride);
+        s.per_worker = s.packed_keys + s.packed_values + s.queries + s.scores + 2 * round_up(s.rows);
+        return s;
+    }
+
+    scratch_views carve(const scratch_plan& s, float* base)
+    {
         scratch_views v;
         v.packed_keys = base;
-        v.packed_values = v.packed_keys + keys;
-        v.queries = v.packed_values + values;
-        v.scores = v.queries + query_block * p.head_dim;
-        v.row_max = v.scores + query_block * key_tile;
-        v.row_sum = v.row_max + query_block;
+        v.packed_values = v.packed_keys + s.packed_keys;
+        v.queries = v.packed_values + s.packed_values;
+        v.scores = v.queries + s.queries;
+        v.row_max = v.scores + s.scores;
+        v.row_sum = v.row_max + round_up(s.rows);
         return v;
     }
 
@@ -104,26 +151,48 @@ namespace
         const std::size_t masked = std::min(count, p.masked_key_len - first_key);
         for (const strided_mask& mask : p.masks)
             add_mask(scores, mask, b, h, i, first_key, masked);
-        if (p.is_causal && first_key + masked > i + 1)
+        if (p.is_causal)
         {
-            const std::size_t from = std::max(first_key, i + 1) - first_key;
-            std::fill(scores + from, scores + masked, minus_infinity);
+            // Keys after i + causal_offset are in the future of query i.
+            const std::ptrdiff_t last_visible = static_cast<std::ptrdiff_t>(i) + p.causal_offset;
+            const std::ptrdiff_t from = std::max<std::ptrdiff_t>(last_visible + 1 - static_cast<std::ptrdiff_t>(first_key), 0);
+            if (from < static_cast<std::ptrdiff_t>(masked))
+                std::fill(scores + from, scores + masked, minus_infinity);
         }
     }
 
-    // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
-    void block_scores(float* s, std::size_t lds, const scratch_views& v, const attention_problem& p, std::size_t b,
-                      std::size_t h, std::size_t i0, std::size_t rows, std::size_t first_key, std::size_t count)
+    // True when every key of [first, first + count) is in the causal future
+    // of every query row up to last_row.
+    bool causally_hidden(const attention_problem& p, std::size_t last_row, std::size_t first, std::size_t count)
     {
-        kernels::packed_matrix_multiply(kernel_arch {}, s, lds, v.queries, p.head_dim,
-                                        v.packed_keys + first_key * p.head_dim, p.head_dim * width, nullptr, rows, count,
-                                        p.head_dim);
+        return p.is_causal && static_cast<std::ptrdiff_t>(first) > static_cast<std::ptrdiff_t>(last_row) + p.causal_offset
+            && first + count <= p.masked_key_len;
+    }
+
+    // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
+    void block_scores(float* s, std::size_t lds, const float* queries, const float* key_panels,
+                      const attention_problem& p, std::size_t b, std::size_t h, std::size_t i0, std::size_t rows,
+                      std::size_t first_key, std::size_t count)
+    {
+        kernels::packed_matrix_multiply(kernel_arch {}, s, lds, queries, p.head_dim, key_panels, p.head_dim * width,
+                                        nullptr, rows, count, p.head_dim);
         for (std::size_t r = 0; r < rows; ++r)
             mask_row(s + r * lds, p, b, h, i0 + r, first_key, count);
     }
 
-    void attend_block_online(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t h,
-                             std::size_t i0, std::size_t rows)
+    void load_queries(const attention_problem& p, float* queries, std::size_t b, std::size_t h, std::size_t i0,
+                      std::size_t rows)
+    {
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* q = queries + r * p.head_dim;
+            std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
+            kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
+        }
+    }
+
+    void attend_block_online(const attention_problem& p, const scratch_views& v, const head_panels& kv,
+                             std::size_t b, std::size_t h, std::size_t i0, std::size_t rows)
     {
         float* out = p.output.row(b, h, i0);
         const auto ldo = static_cast<std::size_t>(p.output.row_stride);
@@ -136,10 +205,9 @@ namespace
         for (std::size_t first = 0; first < p.key_len; first += key_tile)
         {
             const std::size_t count = std::min(key_tile, p.key_len - first);
-            // Above the diagonal for every row of the block: nothing to add.
-            if (p.is_causal && first > last_row && first + count <= p.masked_key_len)
+            if (causally_hidden(p, last_row, first, count))
                 continue;
-            block_scores(v.scores, key_tile, v, p, b, h, i0, rows, first, count);
+            block_scores(v.scores, key_tile, v.queries, kv.keys + first * p.head_dim, p, b, h, i0, rows, first, count);
             for (std::size_t r = 0; r < rows; ++r)
             {
                 float* s = v.scores + r * key_tile;
@@ -161,8 +229,8 @@ namespace
                 }
                 v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
             }
-            kernels::packed_matrix_multiply(kernel_arch {}, out, ldo, v.scores, key_tile, v.packed_values + first * width,
-                                            p.key_len * width, nullptr, rows, p.value_dim, count, true);
+            kernels::packed_matrix_multiply(kernel_arch {}, out, ldo, v.scores, key_tile, kv.values + first * width,
+                                            kv.value_panel_stride, nullptr, rows, p.value_dim, count, true);
         }
         for (std::size_t r = 0; r < rows; ++r)
         {
@@ -175,11 +243,11 @@ namespace
         }
     }
 
-    void attend_block_with_weights(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t h,
-                                   std::size_t i0, std::size_t rows)
+    void attend_block_with_weights(const attention_problem& p, const scratch_views& v, const head_panels& kv,
+                                   std::size_t b, std::size_t h, std::size_t i0, std::size_t rows)
     {
         float* weights = p.weights + ((b * p.num_heads + h) * p.query_len + i0) * p.key_len;
-        block_scores(weights, p.key_len, v, p, b, h, i0, rows, 0, p.key_len);
+        block_scores(weights, p.key_len, v.queries, kv.keys, p, b, h, i0, rows, 0, p.key_len);
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* w = weights + r * p.key_len;
@@ -193,8 +261,152 @@ namespace
             kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, p.key_len);
         }
         kernels::packed_matrix_multiply(kernel_arch {}, p.output.row(b, h, i0),
-                                        static_cast<std::size_t>(p.output.row_stride), weights, p.key_len,
-                                        v.packed_values, p.key_len * width, nullptr, rows, p.value_dim, p.key_len);
+                                        static_cast<std::size_t>(p.output.row_stride), weights, p.key_len, kv.values,
+                                        kv.value_panel_stride, nullptr, rows, p.value_dim, p.key_len);
+    }
+
+    // Keys and values [first, first + count) of kv head (b, kv): the cache's
+    // panels, or packed now into the worker's scratch.
+    head_panels panels_of(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t kv,
+                          std::size_t first, std::size_t count)
+    {
+        if (p.cache)
+            return { p.cache->key_panels(b, kv) + first * p.head_dim, p.cache->value_panels(b, kv) + first * width,
+                     p.cache->value_panel_stride() };
+        kernels::pack_columns(kernel_arch {}, v.packed_keys, p.key.row(b, kv, first),
+                              static_cast<std::size_t>(p.key.row_stride), count, p.head_dim);
+        kernels::pack_rows(kernel_arch {}, v.packed_values, p.value.row(b, kv, first),
+                           static_cast<std::size_t>(p.value.row_stride), count, p.value_dim);
+        return { v.packed_keys, v.packed_values, count * width };
+    }
+
+    // Split-key task: the partial state of all query rows of (b, h) over one chunk of keys.
+    void attend_chunk(const attention_problem& p, const scratch_views& v, std::size_t b, std::size_t h,
+                      std::size_t chunk, float* partial)
+    {
+        const std::size_t rows = p.query_len;
+        const std::size_t first = chunk * decode_chunk;
+        const std::size_t count = std::min(decode_chunk, p.key_len - first);
+        float* part_max = partial;
+        float* part_sum = partial + rows;
+        float* part_acc = partial + 2 * rows;
+        if (causally_hidden(p, rows - 1, first, count))
+        {
+            std::fill(part_max, part_max + rows, minus_infinity);
+            std::fill(part_sum, part_sum + rows, 0.0f);
+            return;
+        }
+        const head_panels kv = panels_of(p, v, b, h / p.kv_group, first, count);
+        load_queries(p, v.queries, b, h, 0, rows);
+        block_scores(v.scores, decode_chunk, v.queries, kv.keys, p, b, h, 0, rows, first, count);
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* s = v.scores + r * decode_chunk;
+            const float max = kernels::row_max(kernel_arch {}, s, count);
+            part_max[r] = minus_infinity;
+            part_sum[r] = 0.0f;
+            if (max == minus_infinity || std::isnan(max))
+            {
+                if (std::isnan(max))
+                    part_sum[r] = max;
+                std::fill(s, s + count, 0.0f);
+                continue;
+            }
+            part_max[r] = max;
+            part_sum[r] = kernels::exp_minus_max_sum(kernel_arch {}, s, s, max, count);
+        }
+        kernels::packed_matrix_multiply(kernel_arch {}, part_acc, p.value_dim, v.scores, decode_chunk, kv.values,
+                                        kv.value_panel_stride, nullptr, rows, p.value_dim, count);
+    }
+
+    // Combines the chunks' partial states of (b, h), in chunk order, into the output rows.
+    void merge_chunks(const attention_problem& p, std::size_t b, std::size_t h, const float* partials,
+                      std::size_t chunks)
+    {
+        const std::size_t rows = p.query_len, stride = partial_floats(p);
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* out = p.output.row(b, h, r);
+            float max = minus_infinity;
+            bool poisoned = false;
+            for (std::size_t c = 0; c < chunks; ++c)
+            {
+                const float* part = partials + c * stride;
+                max = std::max(max, part[r]);
+                poisoned = poisoned || std::isnan(part[rows + r]);
+            }
+            std::fill(out, out + p.value_dim, 0.0f);
+            if (poisoned)
+            {
+                std::fill(out, out + p.value_dim, std::numeric_limits<float>::quiet_NaN());
+                continue;
+            }
+            if (max == minus_infinity)
+                continue; // every key masked: zeros
+            float sum = 0.0f;
+            for (std::size_t c = 0; c < chunks; ++c)
+            {
+                const float* part = partials + c * stride;
+                if (part[r] == minus_infinity)
+                    continue;
+                const float factor = std::exp(part[r] - max);
+                sum += factor * part[rows + r];
+                const float* acc = part + 2 * rows + r * p.value_dim;
+                for (std::size_t t = 0; t < p.value_dim; ++t)
+                    out[t] += factor * acc[t];
+            }
+            kernels::scale_in_place(kernel_arch {}, out, 1.0f / sum, p.value_dim);
+        }
+    }
+
+    void run_split_keys(const attention_problem& p, const scratch_views* views, std::size_t workers, float* partials)
+    {
+        const std::size_t pairs = p.batch_size * p.num_heads, chunks = key_chunks(p), stride = partial_floats(p);
+        parallel_for_within(workers, pairs * chunks, [&](std::size_t task, std::size_t worker) {
+            const std::size_t pair = task / chunks, chunk = task % chunks;
+            attend_chunk(p, views[worker], pair / p.num_heads, pair % p.num_heads, chunk, partials + task * stride);
+        });
+        for (std::size_t pair = 0; pair < pairs; ++pair)
+            merge_chunks(p, pair / p.num_heads, pair % p.num_heads, partials + pair * chunks * stride, chunks);
+    }
+
+    void run_query_blocks(const attention_problem& p, const scratch_views* views, std::size_t workers)
+    {
+        // Tasks are (batch, head) pairs, each cut into `chunks` ranges of query
+        // blocks when there are too few pairs to keep every thread busy (a
+        // single large head). A worker packs a kv head's keys and values only
+        // when its previous task was on another one.
+        const std::size_t pairs = p.batch_size * p.num_heads;
+        const std::size_t blocks = (p.query_len + query_block - 1) / query_block;
+        const std::size_t wanted_tasks = workers == 1 ? 1 : 4 * workers;
+        const std::size_t chunks
+            = std::clamp<std::size_t>((wanted_tasks + pairs - 1) / pairs, 1, std::max<std::size_t>(blocks, 1));
+        const std::size_t kv_heads = p.num_heads / p.kv_group;
+        std::size_t packed_pair[max_workers];
+        head_panels panels[max_workers];
+        std::fill(packed_pair, packed_pair + max_workers, pairs);
+
+        parallel_for_within(workers, pairs * chunks, [&](std::size_t task, std::size_t worker) {
+            const std::size_t pair = task / chunks, chunk = task % chunks;
+            const std::size_t b = pair / p.num_heads, h = pair % p.num_heads;
+            const std::size_t kv_pair = b * kv_heads + h / p.kv_group;
+            const scratch_views& v = views[worker];
+            if (packed_pair[worker] != kv_pair)
+            {
+                panels[worker] = panels_of(p, v, b, h / p.kv_group, 0, p.key_len);
+                packed_pair[worker] = kv_pair;
+            }
+            const std::size_t first_block = blocks * chunk / chunks, last_block = blocks * (chunk + 1) / chunks;
+            for (std::size_t i0 = first_block * query_block; i0 < last_block * query_block; i0 += query_block)
+            {
+                const std::size_t rows = std::min(query_block, p.query_len - i0);
+                load_queries(p, v.queries, b, h, i0, rows);
+                if (p.weights)
+                    attend_block_with_weights(p, v, panels[worker], b, h, i0, rows);
+                else
+                    attend_block_online(p, v, panels[worker], b, h, i0, rows);
+            }
+        });
     }
 } // namespace
 
@@ -217,55 +429,24 @@ strided_mask broadcast_mask(const mask_tensor_view& mask)
     return result;
 }
 
-void run_attention(const attention_problem& p, std::vector<std::vector<float>>& scratch)
+std::uint64_t attention_scratch_floats(const attention_problem& p, std::size_t workers)
 {
-    // Tasks are (batch, head) pairs, each cut into `chunks` ranges of query
-    // blocks when there are too few pairs to keep every thread busy (decoding
-    // one sequence, or a single large head). A worker packs a head's keys and
-    // values only when its previous task was on another head.
-    const std::size_t workers = thread_count();
-    const std::size_t pairs = p.batch_size * p.num_heads;
-    const std::size_t blocks = (p.query_len + query_block - 1) / query_block;
-    const std::size_t wanted_tasks = workers == 1 ? 1 : 4 * workers;
-    const std::size_t chunks = std::clamp<std::size_t>((wanted_tasks + pairs - 1) / pairs, 1, std::max<std::size_t>(blocks, 1));
+    const scratch_plan s = plan_scratch(p);
+    std::uint64_t total = std::uint64_t(s.per_worker) * workers;
+    if (splits_keys(p))
+        total += std::uint64_t(p.batch_size) * p.num_heads * key_chunks(p) * partial_floats(p);
+    return total;
+}
 
-    // All scratch is sized here, on the calling thread: workers never allocate.
-    scratch.resize(workers);
+void run_attention(const attention_problem& p, float* scratch, std::size_t workers)
+{
+    const scratch_plan s = plan_scratch(p);
     scratch_views views[max_workers];
-    std::size_t packed_pair[max_workers];
     for (std::size_t w = 0; w < workers; ++w)
-    {
-        views[w] = carve(p, scratch[w]);
-        packed_pair[w] = pairs;
-    }
-
-    parallel_for(pairs * chunks, [&](std::size_t task, std::size_t worker) {
-        const std::size_t pair = task / chunks, chunk = task % chunks;
-        const std::size_t b = pair / p.num_heads, h = pair % p.num_heads;
-        const scratch_views& v = views[worker];
-        if (packed_pair[worker] != pair)
-        {
-            kernels::pack_columns(kernel_arch {}, v.packed_keys, p.key.row(b, h, 0),
-                                  static_cast<std::size_t>(p.key.row_stride), p.key_len, p.head_dim);
-            kernels::pack_rows(kernel_arch {}, v.packed_values, p.value.row(b, h, 0),
-                               static_cast<std::size_t>(p.value.row_stride), p.key_len, p.value_dim);
-            packed_pair[worker] = pair;
-        }
-        const std::size_t first_block = blocks * chunk / chunks, last_block = blocks * (chunk + 1) / chunks;
-        for (std::size_t i0 = first_block * query_block; i0 < last_block * query_block; i0 += query_block)
-        {
-            const std::size_t rows = std::min(query_block, p.query_len - i0);
-            for (std::size_t r = 0; r < rows; ++r)
-            {
-                float* q = v.queries + r * p.head_dim;
-                std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
-                kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
-            }
-            if (p.weights)
-                attend_block_with_weights(p, v, b, h, i0, rows);
-            else
-                attend_block_online(p, v, b, h, i0, rows);
-        }
-    });
+        views[w] = carve(s, scratch + w * s.per_worker);
+    if (splits_keys(p))
+        run_split_keys(p, views, workers, scratch + workers * s.per_worker);
+    else
+        run_query_blocks(p, views, workers);
 }
 } // namespace mha::detail

@@ -5,8 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
+#include "mha/kv_cache.hpp"
 #include "mha/tensor_view.hpp"
 
 namespace mha::detail
@@ -46,15 +46,25 @@ struct attention_problem
     std::size_t key_len = 0;
     std::size_t head_dim = 0;
     std::size_t value_dim = 0;
+    // Query head h reads key/value head h / kv_group (grouped-query attention;
+    // 1 for ordinary multi-head attention).
+    std::size_t kv_group = 1;
     strided_rows<const float> query;
+    // Keys and values as rows, packed per head by the core; unused when
+    // `cache` is set, whose panels hold positions [0, key_len) already packed.
     strided_rows<const float> key;
     strided_rows<const float> value;
+    const kv_cache* cache = nullptr;
     strided_rows<float> output;
     // (B, H, Lq, Lk) contiguous, or null when weights are not wanted.
     float* weights = nullptr;
     float scale = 1.0f;
     strided_mask masks[2];
     bool is_causal = false;
+    // With is_causal, query i sees key j iff j <= i + causal_offset: 0 is
+    // top-left alignment, key_len - query_len bottom-right (a cache's new
+    // tokens after the cached ones).
+    std::ptrdiff_t causal_offset = 0;
     // Masks and causality apply to keys [0, masked_key_len); keys after that
     // (add_bias_kv, add_zero_attn) are always visible, as in PyTorch.
     std::size_t masked_key_len = 0;
@@ -64,6 +74,11 @@ struct attention_problem
 // right-aligned, a dimension of size 1 (or missing) gets stride 0.
 strided_mask broadcast_mask(const mask_tensor_view& mask);
 
-// scratch: one buffer per worker thread, grown as needed and reused.
-void run_attention(const attention_problem& problem, std::vector<std::vector<float>>& scratch);
+// Floats of scratch run_attention needs with `workers` threads. Reads the
+// shapes, the cache and whether `weights` is null; no data.
+std::uint64_t attention_scratch_floats(const attention_problem& problem, std::size_t workers);
+
+// scratch: attention_scratch_floats(problem, workers) floats, 64-byte aligned,
+// sized for at least thread_count() workers. Allocates nothing.
+void run_attention(const attention_problem& problem, float* scratch, std::size_t workers);
 } // namespace mha::detail

@@ -2,15 +2,20 @@
 // arithmetic in kernels/ and attention_core.cpp.
 //
 // Shape glossary: N batch, L query length, S key length, S' = S + appended
-// keys, E embed_dim, H heads, D = E / H.
+// keys (or, with a cache, its length after the append), E embed_dim, H heads,
+// D = E / H.
 //
-// forward():
+// plan(): validate, then lay out the call's memory in one workspace: staged
+// inputs (from JavaScript), projected q/k/v, the concatenated heads, weights,
+// output, attention scratch. run():
 //   1. project query/key/value rows per batch item into (N, L|S', E) scratch,
 //      appending bias_k/bias_v and the zero-attention row after the S keys;
-//   2. attention per (batch, head) on the head's D columns of those rows,
-//      writing the heads side by side (that is the concatenation);
-//   3. output projection straight into the caller's layout;
-//   4. optionally average the per-head weights.
+//   2. with a cache, write the projected keys/values of the new tokens into it;
+//   3. attention per (batch, head) on the head's D columns of those rows (or
+//      over the cache's panels), writing the heads side by side (that is the
+//      concatenation);
+//   4. output projection straight into the caller's layout;
+//   5. optionally average the per-head weights.
 #include "mha/multi_head_attention.hpp"
 
 #include <algorithm>
@@ -18,10 +23,12 @@
 #include <set>
 
 #include "attention_problem.hpp"
-#include "parallel_matrix_multiply.hpp"
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/simd_arch.hpp"
+#include "parallel_matrix_multiply.hpp"
+#include "thread_pool.hpp"
 #include "validate.hpp"
+#include "workspace.hpp"
 
 namespace mha
 {
@@ -44,24 +51,59 @@ namespace
         return { n * dim, batch_size * dim };
     }
 
-    // PyTorch stores Linear weights as (out_features, in_features); the kernel
-    // reads them as column panels of the transposed matrix (see
-    // kernels/packed_matrix_multiply.hpp).
-    std::vector<float> pack(const float* weight, std::size_t out_features, std::size_t in_features)
+    std::size_t mask_bytes(const mask_tensor_view& mask)
     {
-        std::vector<float> packed(kernels::packed_size(kernel_arch {}, out_features, in_features));
-        kernels::pack_columns(kernel_arch {}, packed.data(), weight, in_features, out_features, in_features);
-        return packed;
+        return mask.present() ? element_count(mask.shape) * (mask.kind == mask_kind::boolean ? 1 : sizeof(float)) : 0;
     }
+
+    std::uint64_t next_layer_id = 1;
 } // namespace
+
+struct multi_head_attention::projection
+{
+    // Column panels of the (in_features, out_features) matrix, as
+    // kernels::pack_columns lays them out.
+    detail::aligned_floats packed_weight;
+    detail::aligned_floats bias;
+};
+
+struct multi_head_attention::state
+{
+    projection query_projection, key_projection, value_projection, output_projection;
+    detail::aligned_floats bias_k, bias_v;
+    detail::workspace memory;
+    detail::workspace staging;
+
+    // The last successful plan.
+    detail::layer_shapes shapes;
+    shape_t query_shape;
+    bool staged = false;
+    bool need_weights = false;
+    bool average = false;
+    bool is_causal = false;
+    kv_cache* cache = nullptr;
+    mask_kind padding_kind = mask_kind::none, attn_kind = mask_kind::none;
+    bool attn_per_head = false;
+    std::size_t workers = 1;
+    std::size_t query = 0, key = 0, value = 0, padding = 0, attn = 0;
+    std::size_t projected_query = 0, projected_key = 0, projected_value = 0, heads_out = 0, head_weights = 0,
+                averaged = 0, output = 0, scratch = 0;
+    // Rows of projected keys/values per batch item: S' without a cache, the
+    // new tokens with one.
+    std::size_t projected_keys_per_batch = 0;
+};
 
 status multi_head_attention::check_config(const attention_config& config) { return detail::check_config(config); }
 
 multi_head_attention::multi_head_attention(const attention_config& config)
     : config_(config)
     , config_ok_(detail::check_config(config).ok())
+    , id_(next_layer_id++)
+    , state_(new state)
 {
 }
+
+multi_head_attention::~multi_head_attention() = default;
 
 std::vector<std::pair<std::string, shape_t>> multi_head_attention::expected_weights() const
 {
@@ -123,76 +165,237 @@ status multi_head_attention::load_weights(const std::vector<named_weight>& weigh
         return std::find_if(weights.begin(), weights.end(), [&](const named_weight& w) { return w.name == name; })
             ->tensor.data;
     };
+    // Everything is allocated before anything is replaced: out of memory
+    // leaves the layer as it was.
+    projection q, k, v, o;
+    detail::aligned_floats bias_k, bias_v;
+    const auto packed_floats = [&](std::size_t in_features) { return kernels::packed_size(kernel_arch {}, e, in_features); };
+    bool allocated = q.packed_weight.allocate(packed_floats(e)) && k.packed_weight.allocate(packed_floats(config_.key_dim()))
+        && v.packed_weight.allocate(packed_floats(config_.value_dim())) && o.packed_weight.allocate(packed_floats(e));
+    if (config_.bias)
+        allocated = allocated && q.bias.allocate(e) && k.bias.allocate(e) && v.bias.allocate(e) && o.bias.allocate(e);
+    if (config_.add_bias_kv)
+        allocated = allocated && bias_k.allocate(e) && bias_v.allocate(e);
+    if (!allocated)
+        return status::range_error("loadWeights: could not allocate the packed weights in the WebAssembly heap (out of memory)");
+
+    // PyTorch stores Linear weights as (out_features, in_features); the kernel
+    // reads them as column panels of the transposed matrix.
+    const auto pack = [&](detail::aligned_floats& target, const float* weight, std::size_t in_features) {
+        kernels::pack_columns(kernel_arch {}, target.data(), weight, in_features, e, in_features);
+    };
     if (config_.packed_in_projection())
     {
         const float* packed = find("in_proj_weight");
-        query_projection_.packed_weight = pack(packed, e, e);
-        key_projection_.packed_weight = pack(packed + e * e, e, e);
-        value_projection_.packed_weight = pack(packed + 2 * e * e, e, e);
+        pack(q.packed_weight, packed, e);
+        pack(k.packed_weight, packed + e * e, e);
+        pack(v.packed_weight, packed + 2 * e * e, e);
     }
     else
     {
-        query_projection_.packed_weight = pack(find("q_proj_weight"), e, e);
-        key_projection_.packed_weight = pack(find("k_proj_weight"), e, config_.key_dim());
-        value_projection_.packed_weight = pack(find("v_proj_weight"), e, config_.value_dim());
+        pack(q.packed_weight, find("q_proj_weight"), e);
+        pack(k.packed_weight, find("k_proj_weight"), config_.key_dim());
+        pack(v.packed_weight, find("v_proj_weight"), config_.value_dim());
     }
-    output_projection_.packed_weight = pack(find("out_proj.weight"), e, e);
+    pack(o.packed_weight, find("out_proj.weight"), e);
     if (config_.bias)
     {
         const float* in_bias = find("in_proj_bias");
-        query_projection_.bias.assign(in_bias, in_bias + e);
-        key_projection_.bias.assign(in_bias + e, in_bias + 2 * e);
-        value_projection_.bias.assign(in_bias + 2 * e, in_bias + 3 * e);
-        const float* out_bias = find("out_proj.bias");
-        output_projection_.bias.assign(out_bias, out_bias + e);
+        std::copy(in_bias, in_bias + e, q.bias.data());
+        std::copy(in_bias + e, in_bias + 2 * e, k.bias.data());
+        std::copy(in_bias + 2 * e, in_bias + 3 * e, v.bias.data());
+        std::copy(find("out_proj.bias"), find("out_proj.bias") + e, o.bias.data());
     }
     if (config_.add_bias_kv)
     {
-        bias_k_.assign(find("bias_k"), find("bias_k") + e);
-        bias_v_.assign(find("bias_v"), find("bias_v") + e);
+        std::copy(find("bias_k"), find("bias_k") + e, bias_k.data());
+        std::copy(find("bias_v"), find("bias_v") + e, bias_v.data());
     }
+    state& st = *state_;
+    st.query_projection = std::move(q);
+    st.key_projection = std::move(k);
+    st.value_projection = std::move(v);
+    st.output_projection = std::move(o);
+    st.bias_k = std::move(bias_k);
+    st.bias_v = std::move(bias_v);
     weights_loaded_ = true;
     return {};
 }
 
-status multi_head_attention::forward(const forward_arguments& a, attention_result& result)
+std::unique_ptr<kv_cache> multi_head_attention::create_cache(std::size_t batch_size, std::size_t max_length) const
+{
+    const std::size_t d = config_ok_ ? config_.head_dim() : 0;
+    return std::make_unique<kv_cache>(kv_cache_config { batch_size, config_.num_heads, d, d, max_length }, id_);
+}
+
+void* multi_head_attention::staging_area(std::uint64_t bytes)
+{
+    return state_->staging.reserve(bytes) ? state_->staging.bytes() : nullptr;
+}
+
+void multi_head_attention::release_call_memory()
+{
+    state_->memory.release();
+    state_->staging.release();
+}
+
+status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
 {
     if (!config_ok_)
         return detail::check_config(config_);
     detail::layer_shapes s;
-    if (status st = detail::check_forward(config_, a, s); !st.ok())
+    if (status st = detail::check_forward(config_, id_, a, s); !st.ok())
         return st;
     if (!weights_loaded_)
         return status::state_error("weights are not loaded; call loadWeights(stateDict) first");
 
+    const std::size_t n_batch = s.batch_size, l = s.query_len, e = config_.embed_dim, h = config_.num_heads;
+    shape_t weights_shape;
+    if (a.need_weights)
+    {
+        if (a.average_attn_weights)
+            weights_shape = s.batched ? shape_t { n_batch, l, s.total_keys } : shape_t { l, s.total_keys };
+        else
+            weights_shape = s.batched ? shape_t { n_batch, h, l, s.total_keys } : shape_t { h, l, s.total_keys };
+    }
+    if (status st = detail::check_out_lengths("", a.out_output_length, a.query.shape, a.out_weights_length,
+                                              weights_shape, a.need_weights);
+        !st.ok())
+        return st;
+
+    state& st = *state_;
+    const std::size_t projected_keys = a.cache ? s.key_len : s.total_keys;
+    const std::uint64_t plane = std::uint64_t(l) * s.total_keys;
+    detail::workspace_layout layout;
+    std::size_t query = 0, key = 0, value = 0, padding = 0, attn = 0;
+    if (stage_inputs)
+    {
+        query = layout.add_floats(element_count(a.query.shape));
+        key = layout.add_floats(element_count(a.key.shape));
+        value = layout.add_floats(element_count(a.value.shape));
+        padding = layout.add(mask_bytes(a.key_padding_mask));
+        attn = layout.add(mask_bytes(a.attn_mask));
+    }
+    const std::size_t projected_query = layout.add_floats(std::uint64_t(n_batch) * l * e);
+    const std::size_t projected_key = layout.add_floats(std::uint64_t(n_batch) * projected_keys * e);
+    const std::size_t projected_value = layout.add_floats(std::uint64_t(n_batch) * projected_keys * e);
+    const std::size_t heads_out = layout.add_floats(std::uint64_t(n_batch) * l * e);
+    const std::size_t head_weights = a.need_weights ? layout.add_floats(std::uint64_t(n_batch) * h * plane) : 0;
+    const std::size_t averaged = a.need_weights && a.average_attn_weights ? layout.add_floats(std::uint64_t(n_batch) * plane) : 0;
+    const std::size_t output = layout.add_floats(std::uint64_t(n_batch) * l * e);
+
+    detail::attention_problem sizing;
+    sizing.batch_size = n_batch;
+    sizing.num_heads = h;
+    sizing.query_len = l;
+    sizing.key_len = s.total_keys;
+    sizing.head_dim = sizing.value_dim = config_.head_dim();
+    sizing.cache = a.cache;
+    float weights_placeholder = 0.0f;
+    sizing.weights = a.need_weights ? &weights_placeholder : nullptr;
+    const std::size_t workers = thread_count();
+    const std::size_t scratch = layout.add_floats(detail::attention_scratch_floats(sizing, workers));
+    if (!layout.fits())
+        return status::range_error("forward: this call needs more than "
+                                   + std::to_string(detail::workspace_layout::max_bytes >> 20)
+                                   + " MiB of memory, more than a WebAssembly heap can hold");
+    if (!st.memory.reserve(layout.total()))
+        return status::range_error("forward: could not allocate " + std::to_string(layout.total())
+                                   + " bytes for this call in the WebAssembly heap (out of memory)");
+
+    st.shapes = s;
+    st.query_shape = a.query.shape;
+    st.staged = stage_inputs;
+    st.need_weights = a.need_weights;
+    st.average = a.average_attn_weights;
+    st.is_causal = a.is_causal;
+    st.cache = a.cache;
+    st.padding_kind = a.key_padding_mask.kind;
+    st.attn_kind = a.attn_mask.kind;
+    st.attn_per_head = a.attn_mask.present() && a.attn_mask.shape.size() == 3;
+    st.workers = workers;
+    st.query = query;
+    st.key = key;
+    st.value = value;
+    st.padding = padding;
+    st.attn = attn;
+    st.projected_query = projected_query;
+    st.projected_key = projected_key;
+    st.projected_value = projected_value;
+    st.heads_out = heads_out;
+    st.head_weights = head_weights;
+    st.averaged = averaged;
+    st.output = output;
+    st.scratch = scratch;
+    st.projected_keys_per_batch = projected_keys;
+
+    unsigned char* base = st.memory.bytes();
+    plan_.steps = 1;
+    plan_.output_shape = a.query.shape;
+    plan_.weights_shape = weights_shape;
+    plan_.workspace_bytes = layout.total();
+    for (staged_range& r : plan_.inputs)
+        r = {};
+    if (stage_inputs)
+    {
+        plan_.inputs[0] = { base + query, 0, element_count(a.query.shape) };
+        plan_.inputs[1] = { base + key, 0, element_count(a.key.shape) };
+        plan_.inputs[2] = { base + value, 0, element_count(a.value.shape) };
+        if (a.attn_mask.present())
+            plan_.inputs[3] = { base + attn, 0, element_count(a.attn_mask.shape) };
+        if (a.key_padding_mask.present())
+            plan_.inputs[4] = { base + padding, 0, element_count(a.key_padding_mask.shape) };
+    }
+    plan_.outputs[0] = { base + output, 0, element_count(a.query.shape) };
+    plan_.outputs[1] = {};
+    if (a.need_weights)
+        plan_.outputs[1] = { base + (a.average_attn_weights ? averaged : head_weights), 0, element_count(weights_shape) };
+    return {};
+}
+
+void multi_head_attention::run_staged()
+{
+    const state& st = *state_;
+    forward_arguments data;
+    data.query.data = st.memory.at<float>(st.query);
+    data.key.data = st.memory.at<float>(st.key);
+    data.value.data = st.memory.at<float>(st.value);
+    data.key_padding_mask.data = st.memory.at<void>(st.padding);
+    data.attn_mask.data = st.memory.at<void>(st.attn);
+    run(data);
+}
+
+void multi_head_attention::run(const forward_arguments& a)
+{
+    state& st = *state_;
+    const detail::layer_shapes& s = st.shapes;
     const std::size_t n_batch = s.batch_size, l = s.query_len, sk = s.key_len;
     const std::size_t e = config_.embed_dim, h = config_.num_heads, d = config_.head_dim();
-    const std::size_t total_keys = sk + config_.appended_keys();
-
-    projected_query_.resize(n_batch * l * e);
-    projected_key_.resize(n_batch * total_keys * e);
-    projected_value_.resize(n_batch * total_keys * e);
-    attention_output_.resize(n_batch * l * e);
-    buffers_.output.resize(n_batch * l * e);
+    const std::size_t rows_per_batch = st.projected_keys_per_batch;
+    float* projected_query = st.memory.at<float>(st.projected_query);
+    float* projected_key = st.memory.at<float>(st.projected_key);
+    float* projected_value = st.memory.at<float>(st.projected_value);
+    float* heads_out = st.memory.at<float>(st.heads_out);
+    float* output = st.memory.at<float>(st.output);
 
     // c (rows x E) = a (rows x in_dim) . W^T + b, W packed at load time.
-    const auto project = [&](const projection& proj, float* c, std::size_t ldc, const float* a, std::size_t lda,
+    const auto project = [&](const projection& proj, float* c, std::size_t ldc, const float* x, std::size_t lda,
                              std::size_t rows, std::size_t in_dim) {
-        detail::parallel_matrix_multiply(c, ldc, a, lda, proj.packed_weight.data(),
+        detail::parallel_matrix_multiply(c, ldc, x, lda, proj.packed_weight.data(),
                                          proj.bias.empty() ? nullptr : proj.bias.data(), rows, e, in_dim);
     };
     // Keys or values of batch item n: S projected rows, then the appended ones.
-    const auto project_sequence = [&](const float_tensor_view& input, const projection& proj,
-                                      const std::vector<float>& appended_bias, std::vector<float>& projected,
-                                      std::size_t n) {
-        const std::size_t in_dim = input.shape.back();
+    const auto project_sequence = [&](const float* input, std::size_t in_dim, const projection& proj,
+                                      const detail::aligned_floats& appended_bias, float* projected, std::size_t n) {
         const batch_rows rows = rows_of_batch(config_, s.batched, n_batch, sk, n, in_dim);
-        float* target = projected.data() + n * total_keys * e;
-        project(proj, target, e, input.data + rows.offset, rows.stride, sk, in_dim);
+        float* target = projected + n * rows_per_batch * e;
+        project(proj, target, e, input + rows.offset, rows.stride, sk, in_dim);
+        if (st.cache)
+            return;
         float* next_row = target + sk * e;
         if (config_.add_bias_kv)
         {
-            std::copy(appended_bias.begin(), appended_bias.end(), next_row);
+            std::copy(appended_bias.data(), appended_bias.data() + e, next_row);
             next_row += e;
         }
         if (config_.add_zero_attn)
@@ -201,78 +404,81 @@ status multi_head_attention::forward(const forward_arguments& a, attention_resul
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows q_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        project(query_projection_, projected_query_.data() + n * l * e, e, a.query.data + q_rows.offset, q_rows.stride,
-                l, e);
-        project_sequence(a.key, key_projection_, bias_k_, projected_key_, n);
-        project_sequence(a.value, value_projection_, bias_v_, projected_value_, n);
+        project(st.query_projection, projected_query + n * l * e, e, a.query.data + q_rows.offset, q_rows.stride, l, e);
+        project_sequence(a.key.data, config_.key_dim(), st.key_projection, st.bias_k, projected_key, n);
+        project_sequence(a.value.data, config_.value_dim(), st.value_projection, st.bias_v, projected_value, n);
     }
+    if (st.cache)
+        for (std::size_t n = 0; n < n_batch; ++n)
+            for (std::size_t head = 0; head < h; ++head)
+                st.cache->write(n, head, projected_key + n * sk * e + head * d, e,
+                                projected_value + n * sk * e + head * d, e, sk);
 
     detail::attention_problem p;
     p.batch_size = n_batch;
     p.num_heads = h;
     p.query_len = l;
-    p.key_len = total_keys;
+    p.key_len = s.total_keys;
     p.head_dim = d;
     p.value_dim = d;
     const auto ld = static_cast<std::ptrdiff_t>(e), dd = static_cast<std::ptrdiff_t>(d);
-    p.query = { projected_query_.data(), static_cast<std::ptrdiff_t>(l) * ld, dd, ld };
-    p.key = { projected_key_.data(), static_cast<std::ptrdiff_t>(total_keys) * ld, dd, ld };
-    p.value = { projected_value_.data(), static_cast<std::ptrdiff_t>(total_keys) * ld, dd, ld };
-    p.output = { attention_output_.data(), static_cast<std::ptrdiff_t>(l) * ld, dd, ld };
-    if (a.need_weights)
-    {
-        head_weights_.resize(n_batch * h * l * total_keys);
-        p.weights = head_weights_.data();
-    }
+    const auto key_rows = static_cast<std::ptrdiff_t>(rows_per_batch);
+    p.query = { projected_query, static_cast<std::ptrdiff_t>(l) * ld, dd, ld };
+    p.key = { projected_key, key_rows * ld, dd, ld };
+    p.value = { projected_value, key_rows * ld, dd, ld };
+    p.cache = st.cache;
+    p.output = { heads_out, static_cast<std::ptrdiff_t>(l) * ld, dd, ld };
+    float* head_weights = st.need_weights ? st.memory.at<float>(st.head_weights) : nullptr;
+    p.weights = head_weights;
     p.scale = 1.0f / std::sqrt(static_cast<float>(d));
-    p.is_causal = a.is_causal;
-    p.masked_key_len = sk;
-    if (a.key_padding_mask.present())
-        p.masks[0] = { a.key_padding_mask.kind, a.key_padding_mask.data, static_cast<std::ptrdiff_t>(sk), 0, 0, 1 };
-    if (a.attn_mask.present())
+    p.is_causal = st.is_causal;
+    p.causal_offset = s.causal_offset;
+    p.masked_key_len = s.masked_keys;
+    const auto masked = static_cast<std::ptrdiff_t>(s.masked_keys);
+    if (st.padding_kind != mask_kind::none)
+        p.masks[0] = { st.padding_kind, a.key_padding_mask.data, masked, 0, 0, 1 };
+    if (st.attn_kind != mask_kind::none)
     {
-        const auto plane = static_cast<std::ptrdiff_t>(l * sk);
-        const bool per_head = a.attn_mask.shape.size() == 3;
-        p.masks[1] = { a.attn_mask.kind, a.attn_mask.data, per_head ? plane * static_cast<std::ptrdiff_t>(h) : 0,
-                       per_head ? plane : 0, static_cast<std::ptrdiff_t>(sk), 1 };
+        const auto plane = static_cast<std::ptrdiff_t>(l) * masked;
+        p.masks[1] = { st.attn_kind, a.attn_mask.data, st.attn_per_head ? plane * static_cast<std::ptrdiff_t>(h) : 0,
+                       st.attn_per_head ? plane : 0, masked, 1 };
     }
-    detail::run_attention(p, buffers_.scratch);
+    detail::run_attention(p, st.memory.at<float>(st.scratch), st.workers);
+    if (st.cache)
+        st.cache->commit(sk);
 
     for (std::size_t n = 0; n < n_batch; ++n)
     {
         const batch_rows out_rows = rows_of_batch(config_, s.batched, n_batch, l, n, e);
-        project(output_projection_, buffers_.output.data() + out_rows.offset, out_rows.stride,
-                attention_output_.data() + n * l * e, e, l, e);
+        project(st.output_projection, output + out_rows.offset, out_rows.stride, heads_out + n * l * e, e, l, e);
     }
 
-    result.output = buffers_.output.data();
-    result.output_shape = a.query.shape;
-    result.weights = nullptr;
-    result.weights_shape.clear();
-    if (a.need_weights)
+    if (st.need_weights && st.average)
     {
-        if (a.average_attn_weights)
-        {
-            const std::size_t plane = l * total_keys;
-            buffers_.weights.assign(n_batch * plane, 0.0f);
-            const float inverse_heads = 1.0f / static_cast<float>(h);
-            for (std::size_t n = 0; n < n_batch; ++n)
-                for (std::size_t head = 0; head < h; ++head)
-                {
-                    const float* source = head_weights_.data() + (n * h + head) * plane;
-                    float* target = buffers_.weights.data() + n * plane;
-                    for (std::size_t t = 0; t < plane; ++t)
-                        target[t] += source[t] * inverse_heads;
-                }
-            result.weights = buffers_.weights.data();
-            result.weights_shape = s.batched ? shape_t { n_batch, l, total_keys } : shape_t { l, total_keys };
-        }
-        else
-        {
-            result.weights = head_weights_.data();
-            result.weights_shape = s.batched ? shape_t { n_batch, h, l, total_keys } : shape_t { h, l, total_keys };
-        }
+        const std::size_t plane = l * s.total_keys;
+        float* averaged = st.memory.at<float>(st.averaged);
+        std::fill(averaged, averaged + n_batch * plane, 0.0f);
+        const float inverse_heads = 1.0f / static_cast<float>(h);
+        for (std::size_t n = 0; n < n_batch; ++n)
+            for (std::size_t head = 0; head < h; ++head)
+            {
+                const float* source = head_weights + (n * h + head) * plane;
+                float* target = averaged + n * plane;
+                for (std::size_t t = 0; t < plane; ++t)
+                    target[t] += source[t] * inverse_heads;
+            }
     }
+}
+
+status multi_head_attention::forward(const forward_arguments& arguments, attention_result& result)
+{
+    if (status st = plan(arguments, false); !st.ok())
+        return st;
+    run(arguments);
+    result.output = static_cast<const float*>(plan_.outputs[0].heap);
+    result.output_shape = plan_.output_shape;
+    result.weights = arguments.need_weights ? static_cast<const float*>(plan_.outputs[1].heap) : nullptr;
+    result.weights_shape = plan_.weights_shape;
     return {};
 }
 } // namespace mha

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "mha/threads.hpp"
 
@@ -23,9 +24,20 @@ void run_tasks(std::size_t count, task_function task, void* context);
 // f must not allocate memory: in the WebAssembly threads build a worker that
 // grew the heap would leave the JavaScript views of it stale.
 template <class F>
+void parallel_for_within(std::size_t workers, std::size_t count, F&& f);
+
+template <class F>
 void parallel_for(std::size_t count, F&& f)
 {
-    if (thread_count() == 1 || count <= 1)
+    parallel_for_within(max_workers, count, std::forward<F>(f));
+}
+
+// parallel_for for per-worker state sized for `workers` threads: serial if
+// the pool has more (it was resized between a plan and its run).
+template <class F>
+void parallel_for_within(std::size_t workers, std::size_t count, F&& f)
+{
+    if (thread_count() == 1 || count <= 1 || thread_count() > workers)
     {
         for (std::size_t i = 0; i < count; ++i)
             f(i, std::size_t { 0 });

@@ -3,6 +3,11 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include "kernels/packed_matrix_multiply.hpp"
+#include "kernels/simd_arch.hpp"
+#include "workspace.hpp"
 
 namespace mha::detail
 {
@@ -43,6 +48,7 @@ namespace
     void append(std::string& out, unsigned long part) { out += std::to_string(part); }
     [[maybe_unused]] void append(std::string& out, unsigned long long part) { out += std::to_string(part); }
     void append(std::string& out, float part) { out += std::to_string(part); }
+    [[maybe_unused]] void append(std::string& out, unsigned int part) { out += std::to_string(part); }
 
     template <class... Parts>
     std::string concat(const Parts&... parts)
@@ -80,13 +86,16 @@ namespace
     status check_layer_masks(const attention_config& config, const forward_arguments& arguments,
                              const layer_shapes& s)
     {
+        const std::size_t keys = s.masked_keys;
+        const char* keys_name = arguments.cache ? "cache length after the append" : "S";
         if (arguments.key_padding_mask.present())
         {
             const mask_tensor_view& mask = arguments.key_padding_mask;
-            const shape_t expected = s.batched ? shape_t { s.batch_size, s.key_len } : shape_t { s.key_len };
+            const shape_t expected = s.batched ? shape_t { s.batch_size, keys } : shape_t { keys };
             if (mask.shape != expected)
                 return status::range_error(concat("keyPaddingMask: expected shape ", format_shape(expected),
-                                                  s.batched ? " (N, S)" : " (S)", ", got ", format_shape(mask.shape)));
+                                                  s.batched ? " (N, " : " (", keys_name, "), got ",
+                                                  format_shape(mask.shape)));
             if (mask.length != element_count(expected))
                 return status::range_error(concat("keyPaddingMask: expected ", element_count(expected),
                                                   " elements for shape ", format_shape(expected), ", got ", mask.length));
@@ -94,17 +103,59 @@ namespace
         if (arguments.attn_mask.present())
         {
             const mask_tensor_view& mask = arguments.attn_mask;
-            const shape_t plain { s.query_len, s.key_len };
-            const shape_t per_head { s.batch_size * config.num_heads, s.query_len, s.key_len };
+            const shape_t plain { s.query_len, keys };
+            const shape_t per_head { s.batch_size * config.num_heads, s.query_len, keys };
             if (mask.shape != plain && mask.shape != per_head)
-                return status::range_error(concat("attnMask: expected shape ", format_shape(plain), " (L, S) or ",
-                                                  format_shape(per_head), s.batched ? " (N*numHeads, L, S)" : " (numHeads, L, S)",
-                                                  ", got ", format_shape(mask.shape)));
+                return status::range_error(concat("attnMask: expected shape ", format_shape(plain), " (L, ", keys_name,
+                                                  ") or ", format_shape(per_head),
+                                                  s.batched ? " (N*numHeads, L, " : " (numHeads, L, ", keys_name,
+                                                  "), got ", format_shape(mask.shape)));
             if (mask.length != element_count(mask.shape))
                 return status::range_error(concat("attnMask: expected ", element_count(mask.shape),
                                                   " elements for shape ", format_shape(mask.shape), ", got ", mask.length));
         }
         return {};
+    }
+
+    // What a cache and the call must agree on, for both entry points.
+    status check_cache_append(const kv_cache& cache, std::size_t batch_size, std::size_t new_tokens,
+                              std::size_t query_len, causal_alignment alignment, const char* key_layout)
+    {
+        if (!cache.allocated())
+            return status::state_error("cache: expected an allocated cache, got one whose allocation failed");
+        if (alignment == causal_alignment::top_left)
+            return status::range_error("causalAlignment: expected 'bottom-right' (or nothing) with a cache, whose new "
+                                       "tokens come after the cached ones; got 'top-left'");
+        if (cache.config().batch_size != batch_size)
+            return status::range_error(concat("cache: expected batchSize ", batch_size, " (from query), got a cache of batchSize ",
+                                              cache.config().batch_size));
+        if (new_tokens != query_len)
+            return status::range_error(concat("key: with a cache, key and value hold the new tokens, one per query row: "
+                                              "expected length ", query_len, " (from query) at the sequence dimension of ",
+                                              key_layout, ", got ", new_tokens));
+        if (cache.length() + new_tokens > cache.max_length())
+            return status::range_error(concat("cache: appending ", new_tokens, " tokens to a cache of length ",
+                                              cache.length(), " would exceed its maxLength ", cache.max_length(),
+                                              " (truncate() or reset() it, or create one with a larger maxLength)"));
+        return {};
+    }
+
+    status check_layer_cache(const attention_config& c, std::uint64_t layer_id, const forward_arguments& a,
+                             const layer_shapes& s)
+    {
+        const kv_cache& cache = *a.cache;
+        if (cache.owner() == 0)
+            return status::state_error("cache: expected a cache made by this layer's createCache(), got one from "
+                                       "createKVCache(), which is for scaledDotProductAttention");
+        if (cache.owner() != layer_id)
+            return status::state_error("cache: expected a cache made by this layer's createCache(), got one that "
+                                       "belongs to another layer");
+        if (c.add_bias_kv || c.add_zero_attn)
+            return status::range_error(concat("cache: not supported by a layer with ",
+                                              c.add_bias_kv ? "addBiasKV" : "addZeroAttn",
+                                              " (its extra key would be appended again at every step)"));
+        return check_cache_append(cache, s.batch_size, s.key_len, s.query_len, a.alignment,
+                                  c.batch_first ? "(N, S, kdim)" : "(S, N, kdim)");
     }
 } // namespace
 
@@ -130,7 +181,7 @@ status check_config(const attention_config& c)
     return {};
 }
 
-status check_forward(const attention_config& c, const forward_arguments& a, layer_shapes& s)
+status check_forward(const attention_config& c, std::uint64_t layer_id, const forward_arguments& a, layer_shapes& s)
 {
     const char* query_layout = c.batch_first ? "a 3-D (N, L, embedDim) or 2-D (L, embedDim) shape"
                                              : "a 3-D (L, N, embedDim) or 2-D (L, embedDim) shape";
@@ -174,15 +225,25 @@ status check_forward(const attention_config& c, const forward_arguments& a, laye
     if (length_of(a.value.shape) != s.key_len)
         return status::range_error(concat("value: expected sequence length ", s.key_len, " (from key), got ",
                                           length_of(a.value.shape), " (shape ", format_shape(a.value.shape), ")"));
+    s.total_keys = s.key_len + c.appended_keys();
+    s.masked_keys = s.key_len;
+    if (a.cache)
+    {
+        if (auto st = check_layer_cache(c, layer_id, a, s); !st.ok())
+            return st;
+        s.total_keys = s.masked_keys = a.cache->length() + s.key_len;
+    }
+    const bool bottom_right = a.alignment == causal_alignment::bottom_right
+        || (a.cache && a.alignment == causal_alignment::automatic);
+    s.causal_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.masked_keys) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
     if (auto st = check_layer_masks(c, a, s); !st.ok())
         return st;
 
-    const std::size_t total_keys = s.key_len + c.appended_keys();
-    const std::size_t rows = std::max(s.query_len, total_keys);
+    const std::size_t rows = std::max(s.query_len, s.total_keys);
     if (auto st = check_size("query/key/value", checked_product({ s.batch_size, rows, c.embed_dim })); !st.ok())
         return st;
     if (a.need_weights)
-        if (auto st = check_size("needWeights", checked_product({ s.batch_size, c.num_heads, s.query_len, total_keys }));
+        if (auto st = check_size("needWeights", checked_product({ s.batch_size, c.num_heads, s.query_len, s.total_keys }));
             !st.ok())
             return st;
     return {};
@@ -200,7 +261,14 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
     const shape_t& q = a.query.shape;
     const shape_t& k = a.key.shape;
     const shape_t& v = a.value.shape;
-    s = { q[0], q[1], q[2], k[2], q[3], v[3] };
+    s = {};
+    s.batch_size = q[0];
+    s.num_heads = q[1];
+    s.kv_heads = k[1];
+    s.query_len = q[2];
+    s.new_keys = s.key_len = k[2];
+    s.head_dim = q[3];
+    s.value_dim = v[3];
     if (k[0] != q[0] || k[1] != q[1])
         return status::range_error(concat("key: expected batch and heads [", q[0], ", ", q[1],
                                           "] like query, got shape ", format_shape(k)));
@@ -212,6 +280,27 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
                                           "] (batch, heads from query; length from key), got shape ", format_shape(v)));
     if (a.has_scale && !std::isfinite(a.scale))
         return status::range_error(concat("scale: expected a finite number, got ", a.scale));
+    if (a.cache)
+    {
+        const kv_cache& cache = *a.cache;
+        const kv_cache_config& cc = cache.config();
+        if (cache.owner() != 0)
+            return status::state_error("cache: expected a cache from createKVCache(), got a layer's cache "
+                                       "(layer.createCache() makes caches for that layer's forward only)");
+        if (auto st = check_cache_append(cache, s.batch_size, s.new_keys, s.query_len, a.alignment, "key (B, H, T, D)");
+            !st.ok())
+            return st;
+        if (cc.num_heads != s.kv_heads || cc.head_dim != s.head_dim || cc.value_dim != s.value_dim)
+            return status::range_error(concat("cache: expected numHeads ", s.kv_heads, ", headDim ", s.head_dim,
+                                              " and valueDim ", s.value_dim, " (from key and value), got a cache of numHeads ",
+                                              cc.num_heads, ", headDim ", cc.head_dim, " and valueDim ", cc.value_dim));
+        s.key_len = cache.length() + s.new_keys;
+    }
+    {
+        const bool bottom_right = a.alignment == causal_alignment::bottom_right
+            || (a.cache && a.alignment == causal_alignment::automatic);
+        s.causal_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.key_len) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
+    }
     if (a.attn_mask.present())
     {
         const shape_t& m = a.attn_mask.shape;
@@ -224,7 +313,9 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
         }
         if (!broadcastable)
             return status::range_error(concat("attnMask: expected a shape that broadcasts to ", format_shape(full),
-                                              " (batch, heads, Lq, Lk), got ", format_shape(m)));
+                                              a.cache ? " (batch, heads, Lq, cache length after the append), got "
+                                                      : " (batch, heads, Lq, Lk), got ",
+                                              format_shape(m)));
         if (a.attn_mask.length != element_count(m))
             return status::range_error(concat("attnMask: expected ", element_count(m), " elements for shape ",
                                               format_shape(m), ", got ", a.attn_mask.length));
@@ -236,6 +327,49 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
         if (auto st = check_size("needWeights", checked_product({ s.batch_size, s.num_heads, s.query_len, s.key_len }));
             !st.ok())
             return st;
+    return {};
+}
+
+status check_out_lengths(const char* context, std::int64_t output_length, const shape_t& output_shape,
+                         std::int64_t weights_length, const shape_t& weights_shape, bool need_weights)
+{
+    if (output_length >= 0 && std::uint64_t(output_length) != element_count(output_shape))
+        return status::range_error(concat(context, "out.output: expected a Float32Array of ", element_count(output_shape),
+                                          " elements (shape ", format_shape(output_shape), "), got ",
+                                          std::uint64_t(output_length)));
+    if (weights_length >= 0 && !need_weights)
+        return status::type_error(concat(context, "out.weights: given, but needWeights is false, so there are no weights to write"));
+    if (weights_length >= 0 && std::uint64_t(weights_length) != element_count(weights_shape))
+        return status::range_error(concat(context, "out.weights: expected a Float32Array of ", element_count(weights_shape),
+                                          " elements (shape ", format_shape(weights_shape), "), got ",
+                                          std::uint64_t(weights_length)));
+    return {};
+}
+
+std::uint64_t kv_cache_bytes(const kv_cache_config& c)
+{
+    const std::uint64_t width = kernels::panel_width(kernel_arch {});
+    const auto round = [&](std::uint64_t n) { return (n + width - 1) / width * width; };
+    const std::uint64_t per_head = round(c.max_length) * c.head_dim + round(c.value_dim) * c.max_length;
+    const std::uint64_t heads = std::uint64_t(c.batch_size) * c.num_heads;
+    if (heads != 0 && per_head > (std::uint64_t(1) << 60) / heads)
+        return std::uint64_t(1) << 62;
+    return per_head * heads * sizeof(float);
+}
+
+status check_kv_cache_config(const kv_cache_config& c)
+{
+    const std::pair<const char*, std::size_t> sizes[] = { { "batchSize", c.batch_size }, { "numHeads", c.num_heads },
+                                                          { "headDim", c.head_dim }, { "valueDim", c.value_dim },
+                                                          { "maxLength", c.max_length } };
+    for (const auto& [name, value] : sizes)
+        if (value == 0)
+            return status::range_error(concat(name, ": expected a positive integer, got 0"));
+    const std::uint64_t bytes = kv_cache_bytes(c);
+    if (bytes > workspace_layout::max_bytes)
+        return status::range_error(concat("createKVCache: a cache of batchSize ", c.batch_size, ", numHeads ", c.num_heads,
+                                          ", headDim ", c.head_dim, ", valueDim ", c.value_dim, " and maxLength ",
+                                          c.max_length, " needs ", bytes, " bytes, more than a WebAssembly heap can hold"));
     return {};
 }
 

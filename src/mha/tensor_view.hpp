@@ -16,7 +16,9 @@ using shape_t = std::vector<std::size_t>;
 struct float_tensor_view
 {
     const float* data = nullptr;
-    std::size_t length = 0;
+    // Elements the caller provided; 64-bit, as a JavaScript array's length can
+    // exceed wasm32's size_t.
+    std::uint64_t length = 0;
     shape_t shape;
 };
 
@@ -33,17 +35,24 @@ struct mask_tensor_view
 {
     mask_kind kind = mask_kind::none;
     const void* data = nullptr;
-    std::size_t length = 0;
+    std::uint64_t length = 0;
     shape_t shape;
 
     bool present() const { return kind != mask_kind::none; }
 };
 
-inline std::size_t element_count(const shape_t& shape)
+// The product of the dimensions in 64 bits (wasm32's size_t would wrap),
+// saturated at 2^62 so that no product of real dimensions can overflow.
+inline std::uint64_t element_count(const shape_t& shape)
 {
-    std::size_t count = 1;
+    constexpr std::uint64_t limit = std::uint64_t(1) << 62;
+    std::uint64_t count = 1;
     for (std::size_t d : shape)
+    {
+        if (d != 0 && count > limit / d)
+            return limit;
         count *= d;
+    }
     return count;
 }
 } // namespace mha

@@ -1,9 +1,9 @@
 // scaledDotProductAttention on inputs over 32 MiB without weights runs one
-// (batch, head) at a time (web/lib/head_by_head.mjs). Checked here: results
-// against the float64 reference (so slicing of query/key/value and of
-// broadcast masks is right), errors that name the caller's whole shapes, and
-// a WebAssembly heap that stays far below the size of the inputs.
-import { HEAD_BY_HEAD_BYTES } from '../../dist/head_by_head.mjs';
+// (batch, head) per step of its plan (src/layer/scaled_dot_product_attention.cpp,
+// head_by_head_bytes). Checked here: results against the float64 reference
+// (so the per-step ranges of query/key/value and of broadcast masks are
+// right), errors that name the caller's whole shapes, and a WebAssembly heap
+// that stays far below the size of the inputs.
 import { firstMismatch } from './fixtures.mjs';
 import { maskReader, mulberry32, randomTensor, referenceAttention } from './reference_attention.mjs';
 
@@ -13,6 +13,8 @@ const TOLERANCE = { atol: 2e-5, rtol: 1e-4 };
 // B = 2, H = 4 heads of D = 64, 32 queries over 8192 keys: key + value are
 // just over HEAD_BY_HEAD_BYTES, while the reference stays cheap (short queries).
 const B = 2, H = 4, LQ = 32, LK = 8192, D = 64;
+// The threshold in src/layer/scaled_dot_product_attention.cpp.
+const HEAD_BY_HEAD_BYTES = 32 * 2 ** 20;
 const bytes = (...tensors) => tensors.reduce((sum, t) => sum + t.data.byteLength, 0);
 
 const freshInit = async (tag) => (await import(`../../dist/node.mjs?${tag}`)).init;

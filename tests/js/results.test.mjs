@@ -44,7 +44,7 @@ test.each([
   ['out is not an object', { out: 3 }, TypeError, /^out: expected \{ output\?: Float32Array, weights\?: Float32Array \}, got 3/],
   ['unknown key', { out: { outputs: new Float32Array(4) } }, TypeError, /^out: unknown key "outputs"/],
   ['wrong array type', { out: { output: new Float64Array(480) } }, TypeError, /^out\.output: expected a Float32Array, got Float64Array/],
-  ['weights without needWeights', { out: { weights: new Float32Array(3000) } }, TypeError, /^out\.weights: given, but needWeights is false/],
+  ['weights without needWeights', { out: { weights: new Float32Array(3000) } }, TypeError, /^scaledDotProductAttention: out\.weights: given, but needWeights is false/],
   ['wrong length', { out: { output: new Float32Array(479) } }, RangeError,
     /^scaledDotProductAttention: out\.output: expected a Float32Array of 960 elements \(shape \[2, 3, 20, 8\]\), got 479$/],
 ])('a bad out (%s) throws and the module keeps working', (_, options, ErrorClass, message) => {

@@ -1,14 +1,15 @@
 // What `await init()` resolves to: the functions of the package bound to one
 // instantiated WebAssembly module.
-import { readBoolean, readMask, readOptions, readTensor, describe, throwIfError } from './arguments.mjs';
-import { attendHeadByHead, wantsHeadByHead } from './head_by_head.mjs';
-import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
+import { describe, readBoolean, readCausalAlignment, readMask, readOptions, readPositiveInteger, readTensor } from './arguments.mjs';
+import { createCaller } from './call.mjs';
+import { KVCache } from './kv_cache.mjs';
 import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
-import { readOut, takeResult } from './results.mjs';
+import { readOut } from './results.mjs';
 import { parseSafetensors } from './safetensors.mjs';
 
 export const VERSION = '__MHA_VERSION__';
-const SDPA_OPTIONS = ['attnMask', 'isCausal', 'scale', 'needWeights', 'out'];
+const SDPA_OPTIONS = ['attnMask', 'isCausal', 'causalAlignment', 'scale', 'needWeights', 'out', 'cache'];
+const CACHE_OPTIONS = ['batchSize', 'numHeads', 'headDim', 'valueDim', 'maxLength'];
 
 export function createApi(Module) {
   const capabilities = Object.freeze({
@@ -19,11 +20,18 @@ export function createApi(Module) {
     // The xsimd backend compiled into the .wasm ("sse2", lowered to SIMD128).
     simdArchitecture: Module.simdArchitecture(),
   });
+  const caller = createCaller(Module);
+  // One op serves every scaledDotProductAttention call; its memory is reused.
+  const attentionCore = new Module.AttentionCore();
+  const attention = {
+    plan: (address) => attentionCore.plan(address),
+    stage: (address, step) => attentionCore.stage(address, step),
+    run: (step) => attentionCore.run(step),
+  };
 
   function scaledDotProductAttention(query, key, value, options) {
     const o = readOptions(options, SDPA_OPTIONS, 'scaledDotProductAttention options');
-    const tensors = { query: readTensor(query, 'query'), key: readTensor(key, 'key'), value: readTensor(value, 'value') };
-    const attnMask = readMask(o.attnMask, 'attnMask');
+    const inputs = [readTensor(query, 'query'), readTensor(key, 'key'), readTensor(value, 'value'), readMask(o.attnMask, 'attnMask'), undefined];
     if (o.scale !== undefined && typeof o.scale !== 'number') {
       throw new TypeError(`scale: expected a number, got ${describe(o.scale)}`);
     }
@@ -33,41 +41,39 @@ export function createApi(Module) {
     }
     const flags = {
       isCausal: readBoolean(o.isCausal, 'isCausal', false),
+      causalAlignment: readCausalAlignment(o.causalAlignment),
       needWeights: readBoolean(o.needWeights, 'needWeights', false),
       scale: o.scale,
+      cache: KVCache.addressOf(o.cache, 'scaledDotProductAttention'),
     };
-    const out = readOut(o.out, flags.needWeights);
-    const callArguments = (pointerOf, t, mask) => ({
-      query: heapTensor(pointerOf, t.query),
-      key: heapTensor(pointerOf, t.key),
-      value: heapTensor(pointerOf, t.value),
-      attnMask: heapMask(pointerOf, mask),
-      ...flags,
-    });
-    const attendOne = (t, mask) => {
-      const inputs = Object.entries({ ...t, attnMask: mask }).filter(([, x]) => x !== undefined).map(([name, x]) => ({ name, data: x.data }));
-      const result = withHeapCopies(Module, inputs, (pointerOf) => Module.scaledDotProductAttention(callArguments(pointerOf, t, mask)));
-      return throwIfError(result, 'scaledDotProductAttention');
-    };
-    if (wantsHeadByHead(tensors, attnMask, flags.needWeights)) {
-      // Checked whole first, so errors name the caller's shapes; no data is read.
-      throwIfError(Module.checkScaledDotProductAttention(callArguments(() => 0, tensors, attnMask)), 'scaledDotProductAttention');
-      return attendHeadByHead(tensors, attnMask, attendOne, out.output);
+    return caller.call('scaledDotProductAttention', attention, inputs, flags, readOut(o.out));
+  }
+
+  function createKVCache(options) {
+    if (options === undefined || options === null) {
+      throw new TypeError(`createKVCache: expected an options object with batchSize, numHeads, headDim and maxLength, got ${describe(options)}`);
     }
-    const result = attendOne(tensors, attnMask);
-    return {
-      output: takeResult(result.output, result.outputShape, out.output, 'scaledDotProductAttention: out.output'),
-      weights: takeResult(result.weights, result.weightsShape, out.weights, 'scaledDotProductAttention: out.weights'),
+    const o = readOptions(options, CACHE_OPTIONS, 'createKVCache');
+    const headDim = readPositiveInteger(o.headDim, 'headDim');
+    const config = {
+      batchSize: readPositiveInteger(o.batchSize, 'batchSize'),
+      numHeads: readPositiveInteger(o.numHeads, 'numHeads'),
+      headDim,
+      valueDim: o.valueDim === undefined ? headDim : readPositiveInteger(o.valueDim, 'valueDim'),
+      maxLength: readPositiveInteger(o.maxLength, 'maxLength'),
     };
+    const core = new Module.KVCacheCore(config.batchSize, config.numHeads, config.headDim, config.valueDim, config.maxLength);
+    return new KVCache(core, config, 'createKVCache');
   }
 
   function createMultiHeadAttention(options) {
-    return new MultiHeadAttention(Module, readLayerOptions(options));
+    return new MultiHeadAttention(Module, caller, readLayerOptions(options));
   }
 
   return Object.freeze({
     capabilities,
     scaledDotProductAttention,
+    createKVCache,
     createMultiHeadAttention,
     parseSafetensors,
     /** Bytes in the WebAssembly heap right now (it only grows); for leak checks. */

@@ -5,6 +5,15 @@
 
 // wasm32 addresses at most 4 GiB; larger dimensions can only be mistakes.
 const MAX_DIMENSION = 2 ** 31 - 1;
+// Dimensions the call record carries (src/bindings/call_record.hpp); more
+// than any shape the library accepts, so a wrong rank is still reported by
+// the library's own shape check.
+const MAX_RANK = 8;
+
+// A typed array's length from its internal slot: a subclass or an own
+// `length` property cannot make the library read past the data.
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length').get;
+export const lengthOf = (array) => typedArrayLength.call(array);
 
 export function describe(value) {
   if (value === null) return 'null';
@@ -25,6 +34,9 @@ export function isTypedArrayOf(value, tag) {
 export function readShape(shape, name) {
   if (!Array.isArray(shape)) {
     throw new TypeError(`${name}: expected an array of dimensions, got ${describe(shape)}`);
+  }
+  if (shape.length > MAX_RANK) {
+    throw new RangeError(`${name}: expected at most ${MAX_RANK} dimensions, got ${shape.length}`);
   }
   for (const dimension of shape) {
     if (typeof dimension !== 'number' || !Number.isInteger(dimension) || dimension < 0 || dimension > MAX_DIMENSION) {
@@ -75,6 +87,25 @@ export function readPositiveInteger(value, name) {
   if (typeof value !== 'number') throw new TypeError(`${name}: expected a positive integer, got ${describe(value)}`);
   if (!Number.isInteger(value) || value < 1 || value > MAX_DIMENSION) {
     throw new RangeError(`${name}: expected a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function readNonNegativeInteger(value, name) {
+  if (typeof value !== 'number') throw new TypeError(`${name}: expected a non-negative integer, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DIMENSION) {
+    throw new RangeError(`${name}: expected a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+const ALIGNMENTS = ['top-left', 'bottom-right'];
+
+/** options.causalAlignment: undefined (top-left without a cache, bottom-right with one) or one of ALIGNMENTS. */
+export function readCausalAlignment(value) {
+  if (value === undefined) return undefined;
+  if (!ALIGNMENTS.includes(value)) {
+    throw new TypeError(`causalAlignment: expected 'top-left' or 'bottom-right', got ${describe(value)}`);
   }
   return value;
 }

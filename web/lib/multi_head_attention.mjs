@@ -1,12 +1,25 @@
 // The public layer class: PyTorch's nn.MultiheadAttention in eval mode.
 // It owns one C++ object in the WebAssembly heap; dispose() frees it.
-import { describe, isTypedArrayOf, readBoolean, readMask, readOptions, readPositiveInteger, readShape, readTensor, throwIfError } from './arguments.mjs';
-import { heapMask, heapTensor, withHeapCopies } from './heap.mjs';
-import { readOut, takeResult } from './results.mjs';
+import {
+  describe,
+  isTypedArrayOf,
+  lengthOf,
+  readBoolean,
+  readCausalAlignment,
+  readMask,
+  readOptions,
+  readPositiveInteger,
+  readShape,
+  readTensor,
+  throwIfError,
+} from './arguments.mjs';
+import { KVCache } from './kv_cache.mjs';
+import { readOut } from './results.mjs';
 import { parseSafetensors } from './safetensors.mjs';
 
 const LAYER_OPTIONS = ['embedDim', 'numHeads', 'kdim', 'vdim', 'bias', 'addBiasKV', 'addZeroAttn', 'batchFirst', 'dropout'];
-const FORWARD_OPTIONS = ['keyPaddingMask', 'attnMask', 'needWeights', 'averageAttnWeights', 'isCausal', 'out'];
+const FORWARD_OPTIONS = ['keyPaddingMask', 'attnMask', 'needWeights', 'averageAttnWeights', 'isCausal', 'causalAlignment', 'out', 'cache'];
+const CACHE_OPTIONS = ['batchSize', 'maxLength'];
 
 export function readLayerOptions(options) {
   if (options === undefined || options === null) {
@@ -65,15 +78,20 @@ function readStateDict(stateDict, options) {
 
 export class MultiHeadAttention {
   #module;
+  #caller;
   #core;
   #config;
+  #calls;
 
   /** @internal Use `mha.createMultiHeadAttention(options)`. */
-  constructor(module, config) {
+  constructor(module, caller, config) {
     this.#module = module;
+    this.#caller = caller;
     this.#config = Object.freeze({ ...config });
     throwIfError(module.checkConfig(config), 'createMultiHeadAttention');
-    this.#core = new module.MultiHeadAttentionCore(config);
+    const core = new module.MultiHeadAttentionCore(config);
+    this.#core = core;
+    this.#calls = { plan: (address) => core.plan(address), run: () => core.run() };
   }
 
   get config() {
@@ -104,47 +122,59 @@ export class MultiHeadAttention {
   loadWeights(stateDict, options) {
     const core = this.#alive('loadWeights');
     const weights = readStateDict(stateDict, options);
-    withHeapCopies(this.#module, weights, (pointerOf) => {
-      const list = weights.map((w) => ({ name: w.name, ...heapTensor(pointerOf, w) }));
-      throwIfError(core.loadWeights(list), 'loadWeights');
+    // Staged in one block the layer reserves (growing the heap first), then
+    // packed by C++; the block is reused by later loads.
+    const align = (bytes) => Math.ceil(bytes / 16) * 16;
+    const total = weights.reduce((sum, w) => sum + align(lengthOf(w.data) * 4), 0);
+    const base = core.stagingArea(total);
+    if (base === 0) throw new RangeError(`loadWeights: could not allocate ${total} bytes in the WebAssembly heap to copy the weights in (out of memory)`);
+    let offset = base;
+    const list = weights.map((w) => {
+      const length = lengthOf(w.data);
+      this.#module.HEAPF32.set(w.data, offset >> 2);
+      const entry = { name: w.name, ptr: offset, length, shape: w.shape };
+      offset += align(length * 4);
+      return entry;
     });
+    throwIfError(core.loadWeights(list), 'loadWeights');
     return this;
   }
 
+  /**
+   * A KVCache for this layer's projected keys and values ({ batchSize, maxLength }):
+   * pass it as `cache` to forward() with the new tokens only.
+   */
+  createCache(options) {
+    const core = this.#alive('createCache');
+    if (options === undefined || options === null) {
+      throw new TypeError(`createCache: expected an options object with batchSize and maxLength, got ${describe(options)}`);
+    }
+    const o = readOptions(options, CACHE_OPTIONS, 'createCache');
+    const batchSize = readPositiveInteger(o.batchSize, 'batchSize');
+    const maxLength = readPositiveInteger(o.maxLength, 'maxLength');
+    const { numHeads } = this.#config;
+    const config = { batchSize, numHeads, headDim: this.headDim, valueDim: this.headDim, maxLength };
+    return new KVCache(core.createCache(batchSize, maxLength), config, 'createCache');
+  }
+
   forward(query, key, value, options) {
-    const core = this.#alive('forward');
+    this.#alive('forward');
     const o = readOptions(options, FORWARD_OPTIONS, 'forward options');
-    const tensors = {
-      query: readTensor(query, 'query'),
-      key: readTensor(key, 'key'),
-      value: readTensor(value, 'value'),
-    };
-    const masks = {
-      keyPaddingMask: readMask(o.keyPaddingMask, 'keyPaddingMask'),
-      attnMask: readMask(o.attnMask, 'attnMask'),
-    };
+    const inputs = [
+      readTensor(query, 'query'),
+      readTensor(key, 'key'),
+      readTensor(value, 'value'),
+      readMask(o.attnMask, 'attnMask'),
+      readMask(o.keyPaddingMask, 'keyPaddingMask'),
+    ];
     const flags = {
       needWeights: readBoolean(o.needWeights, 'needWeights', true),
       averageAttnWeights: readBoolean(o.averageAttnWeights, 'averageAttnWeights', true),
       isCausal: readBoolean(o.isCausal, 'isCausal', false),
+      causalAlignment: readCausalAlignment(o.causalAlignment),
+      cache: KVCache.addressOf(o.cache, 'forward'),
     };
-    const out = readOut(o.out, flags.needWeights);
-    const inputs = [...Object.entries(tensors), ...Object.entries(masks)].filter(([, t]) => t !== undefined).map(([name, t]) => ({ name, data: t.data }));
-    const result = withHeapCopies(this.#module, inputs, (pointerOf) =>
-      core.forward({
-        query: heapTensor(pointerOf, tensors.query),
-        key: heapTensor(pointerOf, tensors.key),
-        value: heapTensor(pointerOf, tensors.value),
-        keyPaddingMask: heapMask(pointerOf, masks.keyPaddingMask),
-        attnMask: heapMask(pointerOf, masks.attnMask),
-        ...flags,
-      }),
-    );
-    throwIfError(result, 'forward');
-    return {
-      output: takeResult(result.output, result.outputShape, out.output, 'forward: out.output'),
-      weights: takeResult(result.weights, result.weightsShape, out.weights, 'forward: out.weights'),
-    };
+    return this.#caller.call('forward', this.#calls, inputs, flags, readOut(o.out));
   }
 
   /** Frees the layer's WebAssembly memory. Later calls throw; a second dispose() does nothing. */

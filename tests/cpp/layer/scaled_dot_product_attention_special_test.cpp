@@ -47,7 +47,7 @@ namespace
                 owned_sdpa o = make_sdpa(1, 1, 3, key_len, 4, 2, 7);
                 o.query[1 * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
                 o.arguments.need_weights = need_weights;
-                attention_buffers buffers;
+                scaled_dot_product_attention_op buffers;
                 attention_result result;
                 ASSERT_TRUE(scaled_dot_product_attention(o.arguments, buffers, result).ok());
                 for (std::size_t i = 0; i < 3; ++i)
@@ -58,11 +58,11 @@ namespace
             }
     }
 
-    // One attention_buffers reused across shapes (large, small, large again,
+    // One scaled_dot_product_attention_op reused across shapes (large, small, large again,
     // weights on and off) gives bit-identical results to fresh buffers.
     TEST(ScaledDotProductAttentionSpecial, ReusedBuffersMatchFreshOnes)
     {
-        attention_buffers shared;
+        scaled_dot_product_attention_op shared;
         const std::size_t shapes[][6] = { { 2, 2, 40, 130, 7, 9 }, { 1, 1, 3, 5, 2, 3 }, { 1, 3, 33, 70, 16, 4 } };
         std::uint32_t seed = 100;
         for (int round = 0; round < 2; ++round)
@@ -72,7 +72,7 @@ namespace
                     owned_sdpa o = make_sdpa(s[0], s[1], s[2], s[3], s[4], s[5], ++seed);
                     o.arguments.need_weights = need_weights;
                     o.arguments.is_causal = round == 1;
-                    attention_buffers fresh;
+                    scaled_dot_product_attention_op fresh;
                     attention_result reused_result, fresh_result;
                     ASSERT_TRUE(scaled_dot_product_attention(o.arguments, shared, reused_result).ok());
                     ASSERT_TRUE(scaled_dot_product_attention(o.arguments, fresh, fresh_result).ok());

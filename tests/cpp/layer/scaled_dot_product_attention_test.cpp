@@ -230,7 +230,7 @@ namespace
         {
             SCOPED_TRACE(need_weights ? "needWeights=true" : "needWeights=false");
             arguments.need_weights = need_weights;
-            attention_buffers buffers;
+            scaled_dot_product_attention_op buffers;
             attention_result result;
             const status st = scaled_dot_product_attention(arguments, buffers, result);
             ASSERT_TRUE(st.ok()) << st.message();

@@ -129,7 +129,7 @@ namespace
 
             const auto run = [&](std::size_t threads, std::vector<float>& output, std::vector<float>& weights) {
                 ASSERT_EQ(set_thread_count(threads), threads);
-                attention_buffers buffers;
+                scaled_dot_product_attention_op buffers;
                 attention_result result;
                 const status st = scaled_dot_product_attention(a, buffers, result);
                 ASSERT_TRUE(st.ok()) << st.message();

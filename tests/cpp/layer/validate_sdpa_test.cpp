@@ -41,7 +41,7 @@ namespace
         good.attn_mask = { mask_kind::additive, mask.data(), mask.size(), { 3, 4 } };
         good.need_weights = true;
 
-        attention_buffers buffers;
+        scaled_dot_product_attention_op buffers;
         attention_result result;
         ASSERT_TRUE(scaled_dot_product_attention(good, buffers, result).ok());
         const std::vector<float> before(result.output, result.output + 36);
