@@ -4,6 +4,7 @@
 Produces
     tests/fixtures/multi_head_attention.json
     tests/fixtures/scaled_dot_product_attention.json
+    tests/fixtures/causal_alignment.json
 
 Command (from the repository root, with Debian's system python, which has torch):
     /usr/bin/python3 scripts/make_fixtures.py
@@ -33,6 +34,16 @@ PyTorch's in two places):
   on the original S key columns only; the columns appended by addBiasKV /
   addZeroAttn are never masked (PyTorch pads masks with zeros there).
   PyTorch is given the combined mask and no is_causal flag.
+* causalAlignment 'bottom-right' (causal_alignment.json only) shifts that
+  diagonal to the bottom-right corner, as torch.nn.attention.bias.
+  causal_lower_right / FlashAttention >= 2.1: query i sees key j iff
+  j <= i + (S - L), i.e. ones(L, S).triu(1 + S - L), with S the original key
+  count (for MHA, before addBiasKV / addZeroAttn). With L > S the first L - S
+  rows see no key at all (fully masked, see below). 'top-left' is the
+  default; causalAlignment without isCausal changes nothing. torch 1.13 has no
+  causal_lower_right, so PyTorch is always given the explicit combined mask.
+  Every case of that file carries "kind": "sdpa" (the SDPA case format) or
+  "mha" (the MHA case format).
 * Mixed mask dtypes combine additively (true -> -inf). Combinations PyTorch
   refuses, warns about or gets wrong (torch 1.13: a float key_padding_mask with
   any attn_mask) are given to nn.MultiheadAttention as one merged 3-D additive
@@ -129,6 +140,14 @@ def safe_softmax(scores):
     return w.masked_fill(fully.unsqueeze(-1), 0.0), fully
 
 
+def causal_mask(L, S, align=None):
+    """bool (L, S), True = masked: key j is hidden from query i when j > i + offset,
+    offset 0 top-left (the default) or S - L bottom-right."""
+    offset = S - L if align == "bottom-right" else 0
+    assert align in (None, "top-left", "bottom-right"), align
+    return np.triu(np.ones((L, S), dtype=bool), 1 + offset)
+
+
 def check_row_masks(mask_add, fully):
     """Rows that are not fully masked must keep an entry without a huge negative mask,
     otherwise float32 and float64 would legitimately disagree (-1e9 + s == -1e9 in float32)."""
@@ -191,7 +210,7 @@ def mha_manual(cfg, sd, query, key, value, opts):
         kpm = additive(opts["keyPaddingMask"]).reshape(N, S)
         sub = sub + kpm[:, None, None, :]
     if opts.get("isCausal"):
-        sub = sub + additive(np.triu(np.ones((L, S), dtype=bool), 1))
+        sub = sub + additive(causal_mask(L, S, opts.get("causalAlignment")))
     mask[..., :S] = sub
     raw = qh @ kh.transpose(-2, -1) / math.sqrt(hd)
     w, fully = safe_softmax(raw + mask)
@@ -230,7 +249,7 @@ def torch_masks(cfg, opts, L, S, merged):
         attn = torch.from_numpy(opts["attnMask"])
         attn = attn if attn.dtype == torch.bool else attn.double()
     if opts.get("isCausal"):
-        c = torch.ones(L, S, dtype=torch.bool).triu(1)
+        c = torch.from_numpy(causal_mask(L, S, opts.get("causalAlignment")))
         if attn is None:
             attn = c
         elif attn.dtype == torch.bool:
@@ -306,6 +325,8 @@ def mha_case(spec):
         opts["averageAttnWeights"] = spec.get("weights", "avg") == "avg"
     if spec.get("causal"):
         opts["isCausal"] = True
+    if spec.get("align"):
+        opts["causalAlignment"] = spec["align"]
 
     sd = {k: to_t(a) for k, a in sd_np.items()}
     qt = to_t(q_np)
@@ -473,6 +494,8 @@ def mha_name(spec, cfg):
         parts.append("mask=-1e9 mixed in")
     if spec.get("causal"):
         parts.append("isCausal")
+    if spec.get("align"):
+        parts.append(f"causalAlignment={spec['align']}")
     w = spec.get("weights", "avg")
     parts.append("needWeights=false" if w is None else ("weights=average" if w == "avg" else "weights=perHead"))
     if spec.get("large_logits"):
@@ -548,7 +571,7 @@ MHA_SPECS = [
 
 # ---------------------------------------------------------------- SDPA
 
-def sdpa_manual(q, k, v, mask, causal, scale):
+def sdpa_manual(q, k, v, mask, causal, scale, align=None):
     Lq, Lk = q.shape[-2], k.shape[-2]
     sc = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
     raw = (q @ k.transpose(-2, -1)) * sc
@@ -556,17 +579,20 @@ def sdpa_manual(q, k, v, mask, causal, scale):
     if mask is not None:
         add = add + additive(mask)
     if causal:
-        add = add + additive(np.triu(np.ones((Lq, Lk), dtype=bool), 1))
+        add = add + additive(causal_mask(Lq, Lk, align))
     w, fully = safe_softmax(raw + add)
     check_row_masks(add, fully)
     return w @ v, w, fully, add, float(raw.abs().max())
 
 
-def sdpa_torch(q, k, v, mask, causal, scale, add):
-    """PyTorch's SDPA in float64. Explicit scale: q is pre-multiplied by scale * sqrt(D)."""
+def sdpa_torch(q, k, v, mask, causal, scale, add, align=None):
+    """PyTorch's SDPA in float64. Explicit scale: q is pre-multiplied by scale * sqrt(D).
+    Bottom-right causality is always handed over inside the combined mask."""
     if scale is not None:
         q = q * (scale * math.sqrt(q.shape[-1]))
-    if mask is None:
+    if causal and align == "bottom-right":
+        attn, is_causal = add.clone(), False  # the combined additive mask
+    elif mask is None:
         attn, is_causal = None, causal
     elif mask.dtype == np.bool_ and not causal:
         attn, is_causal = ~torch.from_numpy(mask).expand(add.shape), False  # PyTorch: True = attend
@@ -589,6 +615,7 @@ def sdpa_case(spec):
     v_np = f32(rng.standard_normal((B, H, Lk, Dv)))
     scale = spec.get("scale")
     causal = spec.get("causal", False)
+    align = spec.get("align")
     mask = None
     if spec.get("mask"):
         dtype, shape = spec["mask"]
@@ -602,16 +629,16 @@ def sdpa_case(spec):
             mask = random_float_mask(rng, shape, spec.get("big_neg", False))
             mask[..., 0] = f32(rng.standard_normal(mask.shape[:-1]))
     if spec.get("large_logits"):
-        _, _, _, _, mx = sdpa_manual(to_t(q_np), to_t(k_np), to_t(v_np), mask, causal, scale)
+        _, _, _, _, mx = sdpa_manual(to_t(q_np), to_t(k_np), to_t(v_np), mask, causal, scale, align)
         q_np = f32(q_np * (120.0 / mx))
     q, k, v = to_t(q_np), to_t(k_np), to_t(v_np)
-    out, w, fully, add, mx = sdpa_manual(q, k, v, mask, causal, scale)
+    out, w, fully, add, mx = sdpa_manual(q, k, v, mask, causal, scale, align)
     if spec.get("large_logits"):
         assert mx > 100, mx
     expect_full = spec.get("expect_full", False)
     assert bool(fully.any()) == expect_full, f"{name}: fully masked rows: {bool(fully.any())}"
 
-    tout, tw = sdpa_torch(q, k, v, mask, causal, scale, add)
+    tout, tw = sdpa_torch(q, k, v, mask, causal, scale, add, align)
     compare(name, "output", out, tout, fully.unsqueeze(-1).expand(out.shape))
     if tw is not None:
         compare(name, "weights", w, tw, fully.unsqueeze(-1).expand(w.shape))
@@ -621,6 +648,8 @@ def sdpa_case(spec):
         opts["attnMask"] = mask_json(mask)
     if causal:
         opts["isCausal"] = True
+    if align:
+        opts["causalAlignment"] = align
     if scale is not None:
         opts["scale"] = scale
     need = spec.get("weights", True)
@@ -645,6 +674,8 @@ def sdpa_name(spec):
         parts.append("mask=-1e9 mixed in")
     if spec.get("causal"):
         parts.append("isCausal")
+    if spec.get("align"):
+        parts.append(f"causalAlignment={spec['align']}")
     parts.append("needWeights=" + ("true" if spec.get("weights", True) else "false"))
     if spec.get("large_logits"):
         parts.append("largeLogits(|score|~120)")
@@ -678,6 +709,62 @@ SDPA_SPECS = [
     dict(B=1, H=2, Lq=1, Lk=6, D=7, causal=True),
     dict(B=2, H=2, Lq=6, Lk=7, D=8, large_logits=True),
     dict(B=2, H=2, Lq=5, Lk=7, D=5, scale=2.0, mask=("float", "B,H,Lq,Lk"), big_neg=True, large_logits=True),
+]
+
+
+# ---------------------------------------------------------------- causal alignment
+
+BR = "bottom-right"
+
+# tests/fixtures/causal_alignment.json: scaledDotProductAttention cases ...
+ALIGN_SDPA_SPECS = [
+    # Lq < Lk: row i sees keys 0 .. i + Lk - Lq
+    dict(B=2, H=2, Lq=3, Lk=11, D=4, causal=True, align=BR),
+    dict(B=1, H=2, Lq=1, Lk=9, D=6, causal=True, align=BR),
+    dict(B=2, H=2, Lq=4, Lk=10, D=6, Dv=2, causal=True, align=BR, scale=0.375),
+    # Lq == Lk: the same mask as top-left
+    dict(B=2, H=2, Lq=5, Lk=5, D=4, causal=True, align=BR),
+    # Lq > Lk: the first Lq - Lk rows see no key
+    dict(B=2, H=2, Lq=7, Lk=4, D=6, causal=True, align=BR, expect_full=True),
+    dict(B=2, H=3, Lq=7, Lk=4, D=3, Dv=5, causal=True, align=BR, expect_full=True, weights=False),
+    # with an attnMask
+    dict(B=2, H=2, Lq=4, Lk=9, D=6, causal=True, align=BR, mask=("bool", "B,1,Lq,Lk")),
+    dict(B=2, H=2, Lq=3, Lk=8, D=5, Dv=3, causal=True, align=BR, mask=("float", "Lq,Lk"), scale=0.5,
+         weights=False),
+    dict(B=2, H=2, Lq=6, Lk=4, D=4, causal=True, align=BR, mask=("float", "B,H,Lq,Lk"), expect_full=True),
+    dict(B=2, H=2, Lq=5, Lk=3, D=6, causal=True, align=BR, mask=("bool", "Lk"), expect_full=True, weights=False),
+    dict(B=2, H=2, Lq=4, Lk=7, D=6, causal=True, align=BR, mask=("bool", "Lq,Lk"), mask_rows=[(3, slice(None))],
+         expect_full=True),
+    # top-left given explicitly; causalAlignment without isCausal (no causal mask at all)
+    dict(B=2, H=2, Lq=3, Lk=7, D=4, causal=True, align="top-left"),
+    dict(B=2, H=2, Lq=3, Lk=7, D=6, align=BR),
+    dict(B=2, H=1, Lq=6, Lk=3, D=4, align=BR),
+    # longer sequences: several key tiles / query blocks / key chunks in the library
+    dict(B=1, H=2, Lq=3, Lk=300, D=4, causal=True, align=BR, weights=False),
+    dict(B=1, H=1, Lq=2, Lk=270, D=6, causal=True, align=BR),
+    dict(B=1, H=2, Lq=40, Lk=130, D=4, causal=True, align=BR, weights=False),
+    dict(B=1, H=1, Lq=40, Lk=30, D=6, causal=True, align=BR, expect_full=True, weights=False),
+    dict(B=1, H=1, Lq=70, Lk=5, D=4, causal=True, align=BR, expect_full=True, weights=False),
+]
+
+# ... and MultiHeadAttention.forward cases (S = the original key count).
+ALIGN_MHA_SPECS = [
+    dict(E=8, H=2, L=3, S=7, N=2, causal=True, align=BR),
+    dict(E=12, H=2, L=4, S=9, N=2, causal=True, align=BR, kpm="bool", weights="heads"),
+    dict(E=8, H=2, L=3, S=6, N=2, causal=True, align=BR, bias_kv=True, weights="heads"),
+    dict(E=6, H=2, L=6, S=4, N=2, causal=True, align=BR, expect_full=True),
+    dict(E=8, H=2, L=6, S=3, N=2, causal=True, align=BR, bias_kv=True, zero_attn=True, weights="heads"),
+    dict(E=10, H=2, L=4, S=7, N=2, batch_first=True, causal=True, align=BR, kpm="bool", attn="float2",
+         weights="heads"),
+    dict(E=8, H=2, L=4, S=6, N=2, causal=True, align=BR, kpm="float", attn="bool3", weights="heads"),
+    dict(E=12, H=3, L=5, S=3, N=2, kdim=5, vdim=7, causal=True, align=BR, kpm="bool", expect_full=True,
+         weights="heads"),
+    dict(E=8, H=2, L=5, S=7, N=2, causal=True, align=BR, attn="bool2", attn_pattern="row", expect_full=True,
+         weights="heads"),
+    dict(E=8, H=2, L=3, S=8, causal=True, align=BR, kpm="bool"),
+    dict(E=6, H=2, L=5, S=5, N=2, self=True, causal=True, align=BR, weights=None),
+    dict(E=8, H=2, L=4, S=7, N=2, causal=True, align="top-left"),
+    dict(E=8, H=2, L=4, S=7, N=2, align=BR, weights=None),
 ]
 
 
@@ -717,8 +804,20 @@ def main():
         sdpa.append(case)
         if verbose:
             print(f"SDPA {info}  {case['name']}", file=sys.stderr)
+    align = []
+    for spec in ALIGN_SDPA_SPECS:
+        case, info = sdpa_case(spec)
+        align.append({"kind": "sdpa", **case})
+        if verbose:
+            print(f"SDPA {info}  {case['name']}", file=sys.stderr)
+    for spec in ALIGN_MHA_SPECS:
+        case, info = mha_case(spec)
+        align.append({"kind": "mha", **case})
+        if verbose:
+            print(f"MHA  {info}  {case['name']}", file=sys.stderr)
     write(os.path.join(OUT_DIR, "multi_head_attention.json"), mha)
     write(os.path.join(OUT_DIR, "scaled_dot_product_attention.json"), sdpa)
+    write(os.path.join(OUT_DIR, "causal_alignment.json"), align)
     for n in NOTES:
         print("note: " + n, file=sys.stderr)
 

@@ -44,7 +44,7 @@ status kv_cache::allocate()
     const std::uint64_t size = bytes();
     storage_ = static_cast<float*>(detail::allocate_aligned(size, true));
     if (!storage_)
-        return status::range_error("createKVCache: could not allocate " + std::to_string(size)
+        return status::range_error("could not allocate " + std::to_string(size)
                                    + " bytes for the cache in the WebAssembly heap (out of memory); dispose unused "
                                      "caches and layers, or use a smaller maxLength");
     return {};

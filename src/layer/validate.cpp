@@ -367,7 +367,7 @@ status check_kv_cache_config(const kv_cache_config& c)
             return status::range_error(concat(name, ": expected a positive integer, got 0"));
     const std::uint64_t bytes = kv_cache_bytes(c);
     if (bytes > workspace_layout::max_bytes)
-        return status::range_error(concat("createKVCache: a cache of batchSize ", c.batch_size, ", numHeads ", c.num_heads,
+        return status::range_error(concat("a cache of batchSize ", c.batch_size, ", numHeads ", c.num_heads,
                                           ", headDim ", c.head_dim, ", valueDim ", c.value_dim, " and maxLength ",
                                           c.max_length, " needs ", bytes, " bytes, more than a WebAssembly heap can hold"));
     return {};

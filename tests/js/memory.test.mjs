@@ -129,3 +129,42 @@ test('2,000 calls that throw (bad shapes, bad weights, bad config) leave the hea
   expect(after).toEqual(before);
   expect(output.data.every(Number.isFinite)).toBe(true);
 });
+
+test('10,000 decoding steps through caches (a layer and scaledDotProductAttention) leave the heap unchanged', () => {
+  const layer = loadedLayer();
+  const maxLength = 250;
+  const layerCache = layer.createCache({ batchSize: N, maxLength });
+  const sdpaCache = mha.createKVCache({ batchSize: N, numHeads: H, headDim: 4, maxLength });
+  const token = { data: values(N * E, 0.3), shape: [1, N, E] };
+  const head = { data: values(N * H * 4, 0.6), shape: [N, H, 1, 4] };
+  let finite = true;
+  // A step appends one token; every maxLength steps the caches start over,
+  // so each step size (and its weights) recurs and the warm-up cycle sees them all.
+  const step = (i) => {
+    if (layerCache.length === maxLength) {
+      layerCache.reset();
+      sdpaCache.truncate(0);
+    }
+    const r = layer.forward(token, token, token, { cache: layerCache, isCausal: true, needWeights: i % 2 === 0 });
+    const s = mha.scaledDotProductAttention(head, head, head, { cache: sdpaCache, isCausal: true, needWeights: i % 3 === 0 });
+    finite = finite && Number.isFinite(r.output.data[0]) && Number.isFinite(s.output.data[0]);
+  };
+  const { before, after } = measure(step, 10000, maxLength);
+  expect(layerCache.length).toBe(((10000 + maxLength - 1) % maxLength) + 1);
+  [layerCache, sdpaCache, layer].forEach((o) => o.dispose());
+  expect(finite).toBe(true);
+  expect(after).toEqual(before);
+});
+
+test('1,000 create / use / dispose cycles of caches leave the heap unchanged', () => {
+  const layer = loadedLayer();
+  const token = { data: values(N * E, 0.3), shape: [1, N, E] };
+  const cycle = (i) => {
+    const cache = i % 2 ? layer.createCache({ batchSize: N, maxLength: 64 }) : mha.createKVCache({ batchSize: N, numHeads: H, headDim: 4, maxLength: 64 });
+    if (i % 2) layer.forward(token, token, token, { cache });
+    cache.dispose();
+  };
+  const { before, after } = measure(cycle, 1000, 5);
+  layer.dispose();
+  expect(after).toEqual(before);
+});

@@ -52,3 +52,59 @@ export const maskReader = (m) => (b, h, i, j) => {
   const index = [b, h, i, j].slice(4 - m.shape.length).reduce((flat, x, axis) => flat * m.shape[axis] + (m.shape[axis] === 1 ? 0 : x), 0);
   return m.data instanceof Uint8Array ? (m.data[index] ? -Infinity : 0) : m.data[index];
 };
+
+// Float64 nn.MultiheadAttention (eval mode, packed in_proj_weight, with biases)
+// on (L, N, E) inputs, or (N, L, E) with batchFirst. maskAt(n, h, i, j) is the
+// additive bias over the S keys. Weights come back per head, (N, H, L, S).
+export function referenceLayer({ embedDim: E, numHeads: H, batchFirst = false }, stateDict, query, key, maskAt = () => 0) {
+  const D = E / H;
+  const [L, N] = batchFirst ? [query.shape[1], query.shape[0]] : [query.shape[0], query.shape[1]];
+  const S = batchFirst ? key.shape[1] : key.shape[0];
+  const at = (n, t, length) => (batchFirst ? n * length + t : t * N + n) * E;
+  const W = stateDict.in_proj_weight, bIn = stateDict.in_proj_bias;
+  const project = (x, rows, part, n) => {
+    const out = new Float64Array(rows * E);
+    for (let t = 0; t < rows; t++) {
+      for (let o = 0; o < E; o++) {
+        let sum = bIn[part * E + o];
+        for (let i = 0; i < E; i++) sum += W[(part * E + o) * E + i] * x.data[at(n, t, rows) + i];
+        out[t * E + o] = sum;
+      }
+    }
+    return out;
+  };
+  const output = new Float64Array(L * N * E);
+  const weights = new Float64Array(N * H * L * S);
+  for (let n = 0; n < N; n++) {
+    const q = project(query, L, 0, n), k = project(key, S, 1, n), v = project(key, S, 2, n);
+    const heads = new Float64Array(L * E);
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < L; i++) {
+        const scores = new Float64Array(S);
+        for (let j = 0; j < S; j++) {
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[i * E + h * D + d] * k[j * E + h * D + d];
+          scores[j] = dot / Math.sqrt(D) + maskAt(n, h, i, j);
+        }
+        const max = Math.max(...scores);
+        if (max === -Infinity) continue;
+        const exps = scores.map((s) => Math.exp(s - max));
+        const sum = exps.reduce((a, x) => a + x, 0);
+        for (let j = 0; j < S; j++) {
+          const p = exps[j] / sum;
+          weights[((n * H + h) * L + i) * S + j] = p;
+          for (let d = 0; d < D; d++) heads[i * E + h * D + d] += p * v[j * E + h * D + d];
+        }
+      }
+    }
+    const Wo = stateDict['out_proj.weight'], bo = stateDict['out_proj.bias'];
+    for (let i = 0; i < L; i++) {
+      for (let o = 0; o < E; o++) {
+        let sum = bo[o];
+        for (let c = 0; c < E; c++) sum += Wo[o * E + c] * heads[i * E + c];
+        output[at(n, i, L) + o] = sum;
+      }
+    }
+  }
+  return { output, weights };
+}
