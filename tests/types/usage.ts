@@ -34,7 +34,19 @@ async function main(): Promise<void> {
   const threadCount: number = threaded.capabilities.threads;
   // @ts-expect-error threads is a number
   await init({ threads: true });
+  const cache = mha.createKVCache({ batchSize: 1, numHeads: 2, headDim: 4, maxLength: 16 });
+  const step = mha.scaledDotProductAttention(x, x, x, { cache, isCausal: true, causalAlignment: 'bottom-right' });
+  const cached: number = cache.length + cache.maxLength + cache.config.valueDim + step.output.shape.length;
+  cache.truncate(0).reset().dispose();
+  const layerCache = layer.createCache({ batchSize: 1, maxLength: 32 });
+  layer.forward(x, x, x, { cache: layerCache, isCausal: true });
+  layerCache.dispose();
+  // @ts-expect-error causalAlignment is one of two strings
+  mha.scaledDotProductAttention(x, x, x, { isCausal: true, causalAlignment: 'diagonal' });
+  // @ts-expect-error maxLength is required
+  mha.createKVCache({ batchSize: 1, numHeads: 2, headDim: 4 });
   void version;
   void threadCount;
+  void cached;
 }
 void main;

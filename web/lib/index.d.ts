@@ -67,14 +67,39 @@ export interface InitOptions {
   threads?: number;
 }
 
+/**
+ * How a causal mask lines up when there are fewer queries than keys.
+ * `'top-left'`: query i sees keys j <= i (PyTorch's `is_causal`).
+ * `'bottom-right'`: query i sees keys j <= i + (keys − queries), i.e. the
+ * queries are the last positions (`torch.nn.attention.bias.causal_lower_right`,
+ * FlashAttention ≥ 2.1). Ignored without `isCausal`.
+ */
+export type CausalAlignment = 'top-left' | 'bottom-right';
+
 export interface ScaledDotProductAttentionOptions {
-  /** Mask broadcastable to (B, H, Lq, Lk): rank 1–4, each dimension 1 or full. */
+  /**
+   * Mask broadcastable to (B, H, Lq, Lk): rank 1–4, each dimension 1 or full.
+   * With a `cache`, Lk is the cache's length after the append.
+   */
   attnMask?: Mask | null;
   /**
-   * Top-left causal mask (query i sees key j iff j <= i); may be combined with `attnMask`.
+   * Causal mask (see `causalAlignment`); may be combined with `attnMask`.
    * @defaultValue false
    */
   isCausal?: boolean;
+  /**
+   * @defaultValue `'top-left'` without a cache, `'bottom-right'` with one
+   * (`'top-left'` with a cache is a RangeError).
+   */
+  causalAlignment?: CausalAlignment;
+  /**
+   * A cache from {@link MhaModule.createKVCache}. `key` and `value` are then
+   * the T new tokens, (B, Hkv, T, D) and (B, Hkv, T, Dv), with exactly T query
+   * rows: they are appended, and the queries attend over every cached key
+   * (query i sits at position `length before + i`). Weights are
+   * (B, H, T, cache.length). A failed call leaves the cache unchanged.
+   */
+  cache?: KVCache;
   /** Multiplies Q·Kᵀ. @defaultValue 1 / sqrt(D) */
   scale?: number;
   /** Also return the (B, H, Lq, Lk) attention probabilities. @defaultValue false */
@@ -117,21 +142,82 @@ export interface MultiHeadAttentionOptions {
 }
 
 export interface ForwardOptions {
-  /** (N, S) or (S) for unbatched input; true / non-zero = that key is padding. */
+  /**
+   * (N, S) or (S) for unbatched input; true / non-zero = that key is padding.
+   * With a `cache`, S is the cache's length after the append.
+   */
   keyPaddingMask?: Mask | null;
-  /** (L, S), or (N·H, L, S) per batch item and head ((H, L, S) unbatched). */
+  /**
+   * (L, S), or (N·H, L, S) per batch item and head ((H, L, S) unbatched).
+   * With a `cache`, S is the cache's length after the append.
+   */
   attnMask?: Mask | null;
   /** Return attention weights. @defaultValue true (as PyTorch) */
   needWeights?: boolean;
   /** Average the weights over heads: (N, L, S') instead of (N, H, L, S'). @defaultValue true */
   averageAttnWeights?: boolean;
   /**
-   * Also apply the top-left causal mask on the S original keys. Unlike
-   * PyTorch, works without an explicit `attnMask`. @defaultValue false
+   * Also apply a causal mask on the S original keys (see `causalAlignment`).
+   * Unlike PyTorch, works without an explicit `attnMask`. @defaultValue false
    */
   isCausal?: boolean;
+  /**
+   * @defaultValue `'top-left'` without a cache, `'bottom-right'` with one
+   * (`'top-left'` with a cache is a RangeError).
+   */
+  causalAlignment?: CausalAlignment;
+  /**
+   * A cache from this layer's {@link MultiHeadAttention.createCache} (any
+   * other cache is an Error). `key` and `value` are then the L new tokens
+   * (one per query row): they are projected once and appended, and the
+   * queries attend over every cached key. Weights are (N, L, cache.length)
+   * or (N, H, L, cache.length). Not available with `addBiasKV` or
+   * `addZeroAttn`. A failed call leaves the cache unchanged.
+   */
+  cache?: KVCache;
   /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
   out?: ResultArrays;
+}
+
+export interface KVCacheOptions {
+  batchSize: number;
+  /** Key/value heads stored (Hkv; equal to the query heads without grouped-query attention). */
+  numHeads: number;
+  headDim: number;
+  /** @defaultValue headDim */
+  valueDim?: number;
+  /** Tokens the cache can hold; appending beyond it is a RangeError. */
+  maxLength: number;
+}
+
+export interface LayerCacheOptions {
+  batchSize: number;
+  maxLength: number;
+}
+
+/**
+ * Keys and values of earlier tokens, kept in WebAssembly memory in the layout
+ * the kernels read, so a decoding step appends one token and attends without
+ * copying the past in again. Free it with {@link dispose}.
+ */
+export declare class KVCache {
+  private constructor();
+  readonly config: Readonly<Required<KVCacheOptions>>;
+  /** Tokens cached so far. */
+  readonly length: number;
+  readonly maxLength: number;
+  /** WebAssembly memory the cache holds, in bytes. */
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  /**
+   * Keeps the first `length` tokens; the next call appends after them.
+   * @throws RangeError if `length` exceeds the current length.
+   */
+  truncate(length: number): this;
+  /** Empties the cache; its memory stays reserved. */
+  reset(): this;
+  /** Frees the cache's memory. Later use throws; calling it twice is harmless. */
+  dispose(): void;
 }
 
 /** One entry of {@link MultiHeadAttention.expectedWeights}. */
@@ -204,6 +290,12 @@ export declare class MultiHeadAttention {
    * @throws TypeError / RangeError naming the bad argument; Error if weights are not loaded or after dispose().
    */
   forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult;
+  /**
+   * A cache for this layer's projected keys and values (numHeads heads of
+   * headDim), to pass as `cache` to {@link forward}. It works with this layer only.
+   * @throws RangeError if the heap cannot hold it.
+   */
+  createCache(options: LayerCacheOptions): KVCache;
   /** Frees the WebAssembly memory of this layer. Later calls throw; calling it twice is harmless. */
   dispose(): void;
 }
@@ -222,6 +314,11 @@ export interface MhaModule {
     value: Tensor,
     options?: ScaledDotProductAttentionOptions,
   ): AttentionResult;
+  /**
+   * A cache for {@link scaledDotProductAttention}'s `cache` option.
+   * @throws RangeError for sizes of 0 or a cache the heap cannot hold.
+   */
+  createKVCache(options: KVCacheOptions): KVCache;
   /** A new layer; load weights with {@link MultiHeadAttention.loadWeights} before forward. */
   createMultiHeadAttention(options: MultiHeadAttentionOptions): MultiHeadAttention;
   /** The same function as the package's {@link parseSafetensors} export. */
