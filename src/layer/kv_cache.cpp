@@ -53,7 +53,7 @@ status kv_cache::allocate()
 status kv_cache::truncate(std::size_t length)
 {
     if (length > length_)
-        return status::range_error("truncate: expected a length from 0 to the cache's length " + std::to_string(length_)
+        return status::range_error("length: expected a length from 0 to the cache's length " + std::to_string(length_)
                                    + ", got " + std::to_string(length));
     length_ = length;
     return {};

@@ -177,7 +177,7 @@ status multi_head_attention::load_weights(const std::vector<named_weight>& weigh
     if (config_.add_bias_kv)
         allocated = allocated && bias_k.allocate(e) && bias_v.allocate(e);
     if (!allocated)
-        return status::range_error("loadWeights: could not allocate the packed weights in the WebAssembly heap (out of memory)");
+        return status::range_error("could not allocate the packed weights in the WebAssembly heap (out of memory)");
 
     // PyTorch stores Linear weights as (out_features, in_features); the kernel
     // reads them as column panels of the transposed matrix.
@@ -296,11 +296,11 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
     const std::size_t workers = thread_count();
     const std::size_t scratch = layout.add_floats(detail::attention_scratch_floats(sizing, workers));
     if (!layout.fits())
-        return status::range_error("forward: this call needs more than "
+        return status::range_error("this call needs more than "
                                    + std::to_string(detail::workspace_layout::max_bytes >> 20)
                                    + " MiB of memory, more than a WebAssembly heap can hold");
     if (!st.memory.reserve(layout.total()))
-        return status::range_error("forward: could not allocate " + std::to_string(layout.total())
+        return status::range_error("could not allocate " + std::to_string(layout.total())
                                    + " bytes for this call in the WebAssembly heap (out of memory)");
 
     st.shapes = s;

@@ -184,11 +184,11 @@ status scaled_dot_product_attention_op::plan(const sdpa_arguments& a, bool stage
         next.problem(nullptr, nullptr, nullptr, nullptr, nullptr, a.need_weights ? &weights_placeholder : nullptr, 0),
         next.workers));
     if (!layout.fits())
-        return status::range_error("scaledDotProductAttention: this call needs more than "
+        return status::range_error("this call needs more than "
                                    + std::to_string(detail::workspace_layout::max_bytes >> 20)
                                    + " MiB of memory, more than a WebAssembly heap can hold");
     if (!state_->memory.reserve(layout.total()))
-        return status::range_error("scaledDotProductAttention: could not allocate " + std::to_string(layout.total())
+        return status::range_error("could not allocate " + std::to_string(layout.total())
                                    + " bytes for this call in the WebAssembly heap (out of memory)");
 
     // Committed: the workspace moves into the new state.

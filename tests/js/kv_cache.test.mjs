@@ -386,7 +386,7 @@ describe('bad input leaves the cache unchanged', () => {
       "forward: cache: expected a cache made by this layer's createCache(), got one from createKVCache(), which is for scaledDotProductAttention"],
     ["another layer's cache (same configuration)", () => otherLayer.forward(x, x, x, { cache: layerCache }), Error,
       "forward: cache: expected a cache made by this layer's createCache(), got one that belongs to another layer"],
-    ['truncate beyond the length', () => cache.truncate(7), RangeError, "truncate: expected a length from 0 to the cache's length 6, got 7"],
+    ['truncate beyond the length', () => cache.truncate(7), RangeError, "truncate: length: expected a length from 0 to the cache's length 6, got 7"],
     ['truncate to a negative length', () => cache.truncate(-1), RangeError, 'length: expected a non-negative integer, got -1'],
     ['truncate to a string', () => cache.truncate('2'), TypeError, 'length: expected a non-negative integer, got "2"'],
   ];

@@ -99,14 +99,15 @@ class PackedMatrixMultiply : public ::testing::Test
 TYPED_TEST_SUITE(PackedMatrixMultiply, tested_arch_types, arch_name_generator);
 
 // As for matrix_multiply: m around the 4-row block; n around the 2-batch
-// panel (a partial last panel, one batch, one panel, one panel + 3, 37);
+// panel (a partial last panel, one batch, one panel, one panel + 3, 37, and
+// 4 panels + 5, which takes the 4-panels-at-once path of rows outside a block);
 // k = 1, 7, 64. Both packings, overwrite and accumulate.
 TYPED_TEST(PackedMatrixMultiply, MatchesReferenceOverShapeGrid)
 {
     constexpr std::size_t w = simd_width<TypeParam>;
     std::uint32_t seed = 12000;
     for (std::size_t m : { 1, 3, 4, 5, 9 })
-        for (std::size_t n : { std::size_t(1), w - 1, w, 2 * w, 2 * w + 3, std::size_t(37) })
+        for (std::size_t n : { std::size_t(1), w - 1, w, 2 * w, 2 * w + 3, std::size_t(37), 8 * w + 5 })
             for (std::size_t k : { 1, 7, 64 })
                 for (bool bias : { false, true })
                     for (bool strided : { false, true })
