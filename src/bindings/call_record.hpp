@@ -66,6 +66,18 @@ struct call_record
     std::uint32_t unused;
     // Lengths of the caller's `out` arrays, -1 = none.
     double out_lengths[call_output_count];
+    // Positional options (mha/positional.hpp); 0 = off for each.
+    std::uint32_t rotary;
+    std::uint32_t rotary_dim;
+    std::uint32_t rotary_interleaved;
+    std::uint32_t rotary_has_offset;
+    double rotary_base;
+    double rotary_offset;
+    // 0 none, 1 standard slopes, 2 given (inputs[alibi_slopes]).
+    std::uint32_t alibi;
+    std::uint32_t window;
+    float softcap;
+    std::uint32_t unused2;
     // Written by plan and run.
     std::uint32_t steps;
     std::uint32_t has_weights;

@@ -17,8 +17,11 @@
 #include "call_record.hpp"
 #include "kernels/simd_arch.hpp"
 #include "mha/kv_cache.hpp"
+#include "mha/linear.hpp"
 #include "mha/multi_head_attention.hpp"
+#include "mha/rotary_embedding.hpp"
 #include "mha/scaled_dot_product_attention.hpp"
+#include "mha/self_attention.hpp"
 #include "mha/threads.hpp"
 
 using emscripten::val;
@@ -44,6 +47,8 @@ mha::shape_t shape_of(const record_tensor& t)
 
 mha::float_tensor_view tensor_of(const record_tensor& t)
 {
+    if (t.kind == mha::bindings::record_absent)
+        return {};
     return { nullptr, static_cast<std::uint64_t>(t.length), shape_of(t) };
 }
 
@@ -111,6 +116,27 @@ mha::kv_cache* cache_of(const call_record& r)
     return reinterpret_cast<mha::kv_cache*>(static_cast<std::uintptr_t>(r.cache));
 }
 
+mha::rotary_options rotary_of(const call_record& r)
+{
+    mha::rotary_options o;
+    o.enabled = r.rotary != 0;
+    o.base = r.rotary_base;
+    o.rotary_dim = r.rotary_dim;
+    o.interleaved = r.rotary_interleaved != 0;
+    o.has_position_offset = r.rotary_has_offset != 0;
+    o.position_offset = static_cast<std::int64_t>(r.rotary_offset);
+    return o;
+}
+
+mha::alibi_options alibi_of(const call_record& r)
+{
+    mha::alibi_options o;
+    o.mode = r.alibi == 1 ? mha::alibi_mode::standard : r.alibi == 2 ? mha::alibi_mode::given : mha::alibi_mode::none;
+    if (o.mode == mha::alibi_mode::given)
+        o.slopes = tensor_of(r.inputs[5]);
+    return o;
+}
+
 // The fields sdpa_arguments and forward_arguments share.
 template <class Arguments>
 Arguments arguments_of(const call_record& r)
@@ -151,6 +177,10 @@ int plan_attention(mha::scaled_dot_product_attention_op& op, double address)
     mha::sdpa_arguments a = arguments_of<mha::sdpa_arguments>(r);
     a.has_scale = r.has_scale != 0;
     a.scale = r.scale;
+    a.rotary = rotary_of(r);
+    a.alibi = alibi_of(r);
+    a.window = r.window;
+    a.softcap = r.softcap;
     return report(box, op.plan(a, true), op.current_plan());
 }
 
@@ -186,7 +216,8 @@ val check_config(const val& options)
 // Embind owns the object; JS frees it with .delete() (MultiHeadAttention.dispose).
 mha::multi_head_attention* make_layer(const val& options) { return new mha::multi_head_attention(config_from(options)); }
 
-int plan_forward(mha::multi_head_attention& layer, double address)
+template <class Layer>
+int plan_forward(Layer& layer, double address)
 {
     mailbox& box = mailbox_at(address);
     const call_record& r = box.record;
@@ -196,16 +227,22 @@ int plan_forward(mha::multi_head_attention& layer, double address)
     return report(box, layer.plan(a, true), layer.current_plan());
 }
 
-void run_forward(mha::multi_head_attention& layer) { layer.run_staged(); }
+template <class Layer>
+void run_forward(Layer& layer)
+{
+    layer.run_staged();
+}
 
 // Address of `bytes` of staging memory, 0 if the heap cannot provide them.
-double staging_area(mha::multi_head_attention& layer, double bytes)
+template <class Layer>
+double staging_area(Layer& layer, double bytes)
 {
     return static_cast<double>(reinterpret_cast<std::uintptr_t>(layer.staging_area(static_cast<std::uint64_t>(bytes))));
 }
 
 // [{name, ptr, length, shape}] with ptr inside the staging area -> status.
-val load_weights(mha::multi_head_attention& layer, const val& entries)
+template <class Layer>
+val load_weights(Layer& layer, const val& entries)
 {
     std::vector<mha::named_weight> weights;
     const auto count = entries["length"].as<std::size_t>();
@@ -221,7 +258,8 @@ val load_weights(mha::multi_head_attention& layer, const val& entries)
     return status_object(layer.load_weights(weights));
 }
 
-val expected_weights(const mha::multi_head_attention& layer)
+template <class Layer>
+val expected_weights(const Layer& layer)
 {
     val list = val::array();
     for (const auto& [name, shape] : layer.expected_weights())
@@ -234,11 +272,89 @@ val expected_weights(const mha::multi_head_attention& layer)
     return list;
 }
 
-mha::kv_cache* create_layer_cache(const mha::multi_head_attention& layer, std::size_t batch_size,
-                                  std::size_t max_length)
+template <class Layer>
+mha::kv_cache* create_layer_cache(const Layer& layer, std::size_t batch_size, std::size_t max_length)
 {
     return layer.create_cache(batch_size, max_length).release();
 }
+
+// ---- self_attention (x in inputs[0]; its positional options are fixed at construction)
+
+mha::self_attention_config self_attention_config_from(const val& o)
+{
+    mha::self_attention_config c;
+    c.embed_dim = o["embedDim"].as<std::size_t>();
+    c.num_heads = o["numHeads"].as<std::size_t>();
+    c.num_kv_heads = o["numKVHeads"].as<std::size_t>();
+    c.head_dim = o["headDim"].as<std::size_t>();
+    c.bias = o["bias"].as<bool>();
+    c.out_bias = o["outBias"].as<bool>();
+    c.has_scale = !o["scale"].isUndefined();
+    if (c.has_scale)
+        c.scale = o["scale"].as<float>();
+    const val rotary = o["rotary"];
+    if (!rotary.isUndefined())
+    {
+        c.rotary.enabled = true;
+        c.rotary.base = rotary["base"].as<double>();
+        c.rotary.rotary_dim = rotary["rotaryDim"].as<std::size_t>();
+        c.rotary.interleaved = rotary["interleaved"].as<bool>();
+        c.rotary.has_position_offset = !rotary["positionOffset"].isUndefined();
+        if (c.rotary.has_position_offset)
+            c.rotary.position_offset = static_cast<std::int64_t>(rotary["positionOffset"].as<double>());
+    }
+    const val alibi = o["alibi"];
+    if (!alibi.isUndefined())
+    {
+        c.alibi = alibi["standard"].as<bool>() ? mha::alibi_mode::standard : mha::alibi_mode::given;
+        if (c.alibi == mha::alibi_mode::given)
+            c.alibi_slopes = emscripten::convertJSArrayToNumberVector<float>(alibi["slopes"]);
+    }
+    c.window = o["window"].as<std::size_t>();
+    c.softcap = o["softcap"].as<float>();
+    return c;
+}
+
+val check_self_attention_config(const val& options)
+{
+    return status_object(mha::self_attention::check_config(self_attention_config_from(options)));
+}
+
+mha::self_attention* make_self_attention(const val& options)
+{
+    return new mha::self_attention(self_attention_config_from(options));
+}
+
+
+// ---- linear (x in inputs[0])
+
+mha::linear* make_linear(std::size_t in_features, std::size_t out_features, bool bias)
+{
+    return new mha::linear({ in_features, out_features, bias });
+}
+
+val check_linear_config(std::size_t in_features, std::size_t out_features, bool bias)
+{
+    return status_object(mha::linear::check_config({ in_features, out_features, bias }));
+}
+
+int plan_linear(mha::linear& layer, double address)
+{
+    mailbox& box = mailbox_at(address);
+    const call_record& r = box.record;
+    return report(box, layer.plan(tensor_of(r.inputs[0]), out_length_of(r.out_lengths[0]), true), layer.current_plan());
+}
+
+
+// ---- applyRotaryEmbedding (x in inputs[0], the record's rotary fields)
+
+int plan_rotary(mha::rotary_embedding_op& op, double address)
+{
+    mailbox& box = mailbox_at(address);
+    return report(box, op.plan(tensor_of(box.record.inputs[0]), rotary_of(box.record)), op.current_plan());
+}
+
+void run_rotary(mha::rotary_embedding_op& op) { op.run(); }
 
 // ---- kv_cache
 
@@ -286,6 +402,16 @@ val call_record_layout()
     layout.set("scale", offset(&r.scale, &r));
     layout.set("cache", offset(&r.cache, &r));
     layout.set("outLengths", offset(&r.out_lengths[0], &r));
+    layout.set("rotary", offset(&r.rotary, &r));
+    layout.set("rotaryDim", offset(&r.rotary_dim, &r));
+    layout.set("rotaryInterleaved", offset(&r.rotary_interleaved, &r));
+    layout.set("rotaryHasOffset", offset(&r.rotary_has_offset, &r));
+    layout.set("rotaryBase", offset(&r.rotary_base, &r));
+    layout.set("rotaryOffset", offset(&r.rotary_offset, &r));
+    layout.set("alibi", offset(&r.alibi, &r));
+    layout.set("window", offset(&r.window, &r));
+    layout.set("softcap", offset(&r.softcap, &r));
+    layout.set("inputCount", static_cast<double>(mha::call_input_count));
     layout.set("steps", offset(&r.steps, &r));
     layout.set("hasWeights", offset(&r.has_weights, &r));
     layout.set("outputShape", offset(&r.output_shape, &r));
@@ -323,13 +449,34 @@ EMSCRIPTEN_BINDINGS(mha_wasm)
         .function("release", &mha::scaled_dot_product_attention_op::release);
     emscripten::class_<mha::multi_head_attention>("MultiHeadAttentionCore")
         .constructor(&make_layer, allow_raw_pointers())
-        .function("loadWeights", &load_weights)
-        .function("expectedWeights", &expected_weights)
-        .function("stagingArea", &staging_area)
-        .function("plan", &plan_forward)
-        .function("run", &run_forward)
+        .function("loadWeights", &load_weights<mha::multi_head_attention>)
+        .function("expectedWeights", &expected_weights<mha::multi_head_attention>)
+        .function("stagingArea", &staging_area<mha::multi_head_attention>)
+        .function("plan", &plan_forward<mha::multi_head_attention>)
+        .function("run", &run_forward<mha::multi_head_attention>)
         .function("releaseCallMemory", &mha::multi_head_attention::release_call_memory)
-        .function("createCache", &create_layer_cache, allow_raw_pointers());
+        .function("createCache", &create_layer_cache<mha::multi_head_attention>, allow_raw_pointers());
+    emscripten::class_<mha::self_attention>("SelfAttentionCore")
+        .constructor(&make_self_attention, allow_raw_pointers())
+        .function("loadWeights", &load_weights<mha::self_attention>)
+        .function("expectedWeights", &expected_weights<mha::self_attention>)
+        .function("stagingArea", &staging_area<mha::self_attention>)
+        .function("plan", &plan_forward<mha::self_attention>)
+        .function("run", &run_forward<mha::self_attention>)
+        .function("releaseCallMemory", &mha::self_attention::release_call_memory)
+        .function("createCache", &create_layer_cache<mha::self_attention>, allow_raw_pointers());
+    emscripten::class_<mha::linear>("LinearCore")
+        .constructor(&make_linear, allow_raw_pointers())
+        .function("loadWeights", &load_weights<mha::linear>)
+        .function("expectedWeights", &expected_weights<mha::linear>)
+        .function("stagingArea", &staging_area<mha::linear>)
+        .function("plan", &plan_linear)
+        .function("run", &run_forward<mha::linear>)
+        .function("releaseCallMemory", &mha::linear::release_call_memory);
+    emscripten::class_<mha::rotary_embedding_op>("RotaryCore")
+        .constructor<>()
+        .function("plan", &plan_rotary)
+        .function("run", &run_rotary);
     emscripten::class_<mha::kv_cache>("KVCacheCore")
         .constructor(&make_cache, allow_raw_pointers())
         .function("allocate", &allocate_cache)
@@ -341,6 +488,8 @@ EMSCRIPTEN_BINDINGS(mha_wasm)
         .function("maxLength", &cache_max_length);
     emscripten::function("callRecordLayout", &call_record_layout);
     emscripten::function("checkConfig", &check_config);
+    emscripten::function("checkSelfAttentionConfig", &check_self_attention_config);
+    emscripten::function("checkLinearConfig", &check_linear_config);
     emscripten::function("simdArchitecture", &simd_architecture);
     emscripten::function("setThreadCount", &set_thread_count);
     emscripten::function("threadCount", &thread_count);

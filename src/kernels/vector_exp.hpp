@@ -6,9 +6,10 @@
 // "add 1.5 * 2^23" trick and 2^n is assembled directly in the exponent bits.
 //
 // Accuracy: relative error below 2e-7 on [-87, 88] (checked against double exp
-// in tests/cpp/kernels/vector_exp_test.cpp). Inputs below -87.3 return a tiny
-// positive value rather than 0 (callers subtract a row max, so such terms are
-// negligible); -inf returns exactly 0, NaN propagates.
+// in tests/cpp/kernels/vector_exp_test.cpp). Inputs below -87.3, where the
+// float32 result would leave the normal range, return exactly 0 (as -inf
+// does): a key whose weight underflows contributes nothing, even next to a
+// huge value. NaN propagates.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,7 @@ xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
 {
     using float_batch = xsimd::batch<float, Arch>;
     using int_batch = xsimd::batch<int32_t, Arch>;
-    const auto is_minus_infinity = x == float_batch(-std::numeric_limits<float>::infinity());
+    const auto underflows = x < float_batch(-87.3f);
     // xsimd::isnan, not x != x: xsimd 8.1 compiles != on AVX as an ordered
     // comparison, which is false for NaN.
     const auto is_nan = xsimd::isnan(x);
@@ -49,7 +50,7 @@ xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
     // The low bits of `shifted` hold n + 0x400000; rebuild 2^n as float bits.
     const int_batch exponent = ((xsimd::bitwise_cast<int_batch>(shifted) - int_batch(0x4B400000)) + int_batch(127)) << 23;
     float_batch result = p * xsimd::bitwise_cast<float_batch>(exponent);
-    result = xsimd::select(is_minus_infinity, float_batch(0.0f), result);
+    result = xsimd::select(underflows, float_batch(0.0f), result);
     return xsimd::select(is_nan, x, result);
 }
 } // namespace mha::kernels

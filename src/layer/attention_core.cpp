@@ -16,7 +16,8 @@
 //      running sum and the output row by exp(M_old - M_new);
 //   3. P = exp(S - M), running sum += row sums, O += P . V_tile;
 //   4. O /= running sum, or zeros when every key was masked (sum == 0).
-//   Tiles wholly above the causal diagonal of the block are skipped.
+//   Tiles wholly above the causal diagonal of the block, or wholly before
+//   its sliding window, are skipped: a window of W costs L * W, not L^2.
 //   With weights: S for all keys is written straight into the weights rows,
 //   softmaxed in place, and O = P . V in one product.
 //
@@ -38,6 +39,7 @@
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/row_max.hpp"
 #include "kernels/scale_in_place.hpp"
+#include "kernels/softcap_in_place.hpp"
 #include "kernels/simd_arch.hpp"
 #include "thread_pool.hpp"
 
@@ -136,37 +138,64 @@ namespace
         }
         else
         {
+            // -inf replaces the score rather than being added to it, so a
+            // masked key is masked even when its score is NaN or +inf, exactly
+            // as with a boolean mask.
             const auto* data = static_cast<const float*>(mask.data) + base;
             for (std::size_t t = 0; t < count; ++t)
-                scores[t] += data[static_cast<std::ptrdiff_t>(t) * mask.column_stride];
+            {
+                const float bias = data[static_cast<std::ptrdiff_t>(t) * mask.column_stride];
+                scores[t] = bias == minus_infinity ? minus_infinity : scores[t] + bias;
+            }
         }
     }
 
-    // Masks and causality for query row i over keys [first_key, first_key + count).
+    // ALiBi, masks, causality and the window for query row i over keys
+    // [first_key, first_key + count) of query head h.
     void mask_row(float* scores, const attention_problem& p, std::size_t b, std::size_t h, std::size_t i,
                   std::size_t first_key, std::size_t count)
     {
         if (first_key >= p.masked_key_len)
             return;
         const std::size_t masked = std::min(count, p.masked_key_len - first_key);
+        const std::ptrdiff_t position = static_cast<std::ptrdiff_t>(i) + p.query_offset; // in key positions
+        const auto first = static_cast<std::ptrdiff_t>(first_key);
+        if (p.alibi_slopes)
+        {
+            const float slope = p.alibi_slopes[h];
+            for (std::size_t t = 0; t < masked; ++t)
+                scores[t] += slope * static_cast<float>(first + static_cast<std::ptrdiff_t>(t) - position);
+        }
         for (const strided_mask& mask : p.masks)
             add_mask(scores, mask, b, h, i, first_key, masked);
         if (p.is_causal)
         {
-            // Keys after i + causal_offset are in the future of query i.
-            const std::ptrdiff_t last_visible = static_cast<std::ptrdiff_t>(i) + p.causal_offset;
-            const std::ptrdiff_t from = std::max<std::ptrdiff_t>(last_visible + 1 - static_cast<std::ptrdiff_t>(first_key), 0);
+            // Keys after `position` are in the future of query i.
+            const std::ptrdiff_t from = std::max<std::ptrdiff_t>(position + 1 - first, 0);
             if (from < static_cast<std::ptrdiff_t>(masked))
                 std::fill(scores + from, scores + masked, minus_infinity);
         }
+        if (p.window)
+        {
+            // Keys at or before position - window have left the window.
+            const std::ptrdiff_t end = position - static_cast<std::ptrdiff_t>(p.window) + 1 - first;
+            if (end > 0)
+                std::fill(scores, scores + std::min<std::ptrdiff_t>(end, static_cast<std::ptrdiff_t>(masked)), minus_infinity);
+        }
     }
 
-    // True when every key of [first, first + count) is in the causal future
-    // of every query row up to last_row.
-    bool causally_hidden(const attention_problem& p, std::size_t last_row, std::size_t first, std::size_t count)
+    // True when causality or the window masks every key of [first, first +
+    // count) for every query row in [first_row, last_row]: the tile is skipped.
+    bool tile_hidden(const attention_problem& p, std::size_t first_row, std::size_t last_row, std::size_t first,
+                     std::size_t count)
     {
-        return p.is_causal && static_cast<std::ptrdiff_t>(first) > static_cast<std::ptrdiff_t>(last_row) + p.causal_offset
-            && first + count <= p.masked_key_len;
+        if (first + count > p.masked_key_len)
+            return false;
+        const auto start = static_cast<std::ptrdiff_t>(first), end = static_cast<std::ptrdiff_t>(first + count);
+        const bool future = p.is_causal && start > static_cast<std::ptrdiff_t>(last_row) + p.query_offset;
+        const bool past = p.window
+            && end - 1 <= static_cast<std::ptrdiff_t>(first_row) + p.query_offset - static_cast<std::ptrdiff_t>(p.window);
+        return future || past;
     }
 
     // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
@@ -177,7 +206,11 @@ namespace
         kernels::packed_matrix_multiply(kernel_arch {}, s, lds, queries, p.head_dim, key_panels, p.head_dim * width,
                                         nullptr, rows, count, p.head_dim);
         for (std::size_t r = 0; r < rows; ++r)
+        {
+            if (p.softcap != 0.0f)
+                kernels::softcap_in_place(kernel_arch {}, s + r * lds, p.softcap, count);
             mask_row(s + r * lds, p, b, h, i0 + r, first_key, count);
+        }
     }
 
     void load_queries(const attention_problem& p, float* queries, std::size_t b, std::size_t h, std::size_t i0,
@@ -205,7 +238,7 @@ namespace
         for (std::size_t first = 0; first < p.key_len; first += key_tile)
         {
             const std::size_t count = std::min(key_tile, p.key_len - first);
-            if (causally_hidden(p, last_row, first, count))
+            if (tile_hidden(p, i0, last_row, first, count))
                 continue;
             block_scores(v.scores, key_tile, v.queries, kv.keys + first * p.head_dim, p, b, h, i0, rows, first, count);
             for (std::size_t r = 0; r < rows; ++r)
@@ -290,7 +323,7 @@ namespace
         float* part_max = partial;
         float* part_sum = partial + rows;
         float* part_acc = partial + 2 * rows;
-        if (causally_hidden(p, rows - 1, first, count))
+        if (tile_hidden(p, 0, rows - 1, first, count))
         {
             std::fill(part_max, part_max + rows, minus_infinity);
             std::fill(part_sum, part_sum + rows, 0.0f);

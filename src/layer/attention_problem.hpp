@@ -61,10 +61,17 @@ struct attention_problem
     float scale = 1.0f;
     strided_mask masks[2];
     bool is_causal = false;
-    // With is_causal, query i sees key j iff j <= i + causal_offset: 0 is
-    // top-left alignment, key_len - query_len bottom-right (a cache's new
-    // tokens after the cached ones).
-    std::ptrdiff_t causal_offset = 0;
+    // Query i sits at the position of key i + query_offset: 0 is top-left
+    // alignment, key_len - query_len bottom-right (a cache's new tokens after
+    // the cached ones). With is_causal, query i sees key j iff j <= i + query_offset.
+    std::ptrdiff_t query_offset = 0;
+    // ALiBi: slope[h] * (j - i - query_offset), the key's position minus the
+    // query's, is added to query head h's scores; null = none.
+    const float* alibi_slopes = nullptr;
+    // Sliding window: key j is masked for query i when j <= i + query_offset - window; 0 = none.
+    std::size_t window = 0;
+    // Scores become softcap * tanh(scores / softcap) before ALiBi and masks; 0 = none.
+    float softcap = 0.0f;
     // Masks and causality apply to keys [0, masked_key_len); keys after that
     // (add_bias_kv, add_zero_attn) are always visible, as in PyTorch.
     std::size_t masked_key_len = 0;

@@ -20,12 +20,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "attention_problem.hpp"
+#include "layer_attention.hpp"
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/simd_arch.hpp"
-#include "parallel_matrix_multiply.hpp"
+#include "projection.hpp"
 #include "thread_pool.hpp"
 #include "validate.hpp"
 #include "workspace.hpp"
@@ -55,21 +55,11 @@ namespace
     {
         return mask.present() ? element_count(mask.shape) * (mask.kind == mask_kind::boolean ? 1 : sizeof(float)) : 0;
     }
-
-    std::uint64_t next_layer_id = 1;
 } // namespace
-
-struct multi_head_attention::projection
-{
-    // Column panels of the (in_features, out_features) matrix, as
-    // kernels::pack_columns lays them out.
-    detail::aligned_floats packed_weight;
-    detail::aligned_floats bias;
-};
 
 struct multi_head_attention::state
 {
-    projection query_projection, key_projection, value_projection, output_projection;
+    detail::packed_projection query_projection, key_projection, value_projection, output_projection;
     detail::aligned_floats bias_k, bias_v;
     detail::workspace memory;
     detail::workspace staging;
@@ -98,7 +88,7 @@ status multi_head_attention::check_config(const attention_config& config) { retu
 multi_head_attention::multi_head_attention(const attention_config& config)
     : config_(config)
     , config_ok_(detail::check_config(config).ok())
-    , id_(next_layer_id++)
+    , id_(detail::next_layer_id())
     , state_(new state)
 {
 }
@@ -136,76 +126,38 @@ status multi_head_attention::load_weights(const std::vector<named_weight>& weigh
 {
     if (!config_ok_)
         return detail::check_config(config_);
-    const auto expected = expected_weights();
-    std::string expected_list;
-    for (const auto& [name, shape] : expected)
-        expected_list += (expected_list.empty() ? "'" : ", '") + name + "'";
-
-    std::set<std::string> seen;
-    for (const named_weight& w : weights)
-    {
-        const auto match = std::find_if(expected.begin(), expected.end(), [&](const auto& e) { return e.first == w.name; });
-        if (match == expected.end())
-            return status::range_error("stateDict: unexpected key '" + w.name + "' for this configuration; expected "
-                                       + expected_list);
-        if (!seen.insert(w.name).second)
-            return status::range_error("stateDict: key '" + w.name + "' given twice");
-        if (status st = detail::check_weight(w, match->second); !st.ok())
-            return st;
-    }
-    std::string missing;
-    for (const auto& [name, shape] : expected)
-        if (!seen.count(name))
-            missing += (missing.empty() ? "'" : ", '") + name + "' " + detail::format_shape(shape);
-    if (!missing.empty())
-        return status::range_error("stateDict: missing " + missing + " (PyTorch state_dict names)");
+    if (status st = detail::check_state_dict(expected_weights(), weights); !st.ok())
+        return st;
 
     const std::size_t e = config_.embed_dim;
-    const auto find = [&](const char* name) {
-        return std::find_if(weights.begin(), weights.end(), [&](const named_weight& w) { return w.name == name; })
-            ->tensor.data;
-    };
+    const auto find = [&](const char* name) { return detail::find_weight(weights, name); };
     // Everything is allocated before anything is replaced: out of memory
     // leaves the layer as it was.
-    projection q, k, v, o;
+    detail::packed_projection q, k, v, o;
     detail::aligned_floats bias_k, bias_v;
-    const auto packed_floats = [&](std::size_t in_features) { return kernels::packed_size(kernel_arch {}, e, in_features); };
-    bool allocated = q.packed_weight.allocate(packed_floats(e)) && k.packed_weight.allocate(packed_floats(config_.key_dim()))
-        && v.packed_weight.allocate(packed_floats(config_.value_dim())) && o.packed_weight.allocate(packed_floats(e));
-    if (config_.bias)
-        allocated = allocated && q.bias.allocate(e) && k.bias.allocate(e) && v.bias.allocate(e) && o.bias.allocate(e);
+    bool allocated = q.allocate(e, e, config_.bias) && k.allocate(config_.key_dim(), e, config_.bias)
+        && v.allocate(config_.value_dim(), e, config_.bias) && o.allocate(e, e, config_.bias);
     if (config_.add_bias_kv)
         allocated = allocated && bias_k.allocate(e) && bias_v.allocate(e);
     if (!allocated)
         return status::range_error("could not allocate the packed weights in the WebAssembly heap (out of memory)");
 
-    // PyTorch stores Linear weights as (out_features, in_features); the kernel
-    // reads them as column panels of the transposed matrix.
-    const auto pack = [&](detail::aligned_floats& target, const float* weight, std::size_t in_features) {
-        kernels::pack_columns(kernel_arch {}, target.data(), weight, in_features, e, in_features);
-    };
+    const float* in_bias = config_.bias ? find("in_proj_bias") : nullptr;
+    const auto bias_part = [&](std::size_t part) { return in_bias ? in_bias + part * e : nullptr; };
     if (config_.packed_in_projection())
     {
         const float* packed = find("in_proj_weight");
-        pack(q.packed_weight, packed, e);
-        pack(k.packed_weight, packed + e * e, e);
-        pack(v.packed_weight, packed + 2 * e * e, e);
+        q.pack(packed, e, bias_part(0));
+        k.pack(packed + e * e, e, bias_part(1));
+        v.pack(packed + 2 * e * e, e, bias_part(2));
     }
     else
     {
-        pack(q.packed_weight, find("q_proj_weight"), e);
-        pack(k.packed_weight, find("k_proj_weight"), config_.key_dim());
-        pack(v.packed_weight, find("v_proj_weight"), config_.value_dim());
+        q.pack(find("q_proj_weight"), e, bias_part(0));
+        k.pack(find("k_proj_weight"), config_.key_dim(), bias_part(1));
+        v.pack(find("v_proj_weight"), config_.value_dim(), bias_part(2));
     }
-    pack(o.packed_weight, find("out_proj.weight"), e);
-    if (config_.bias)
-    {
-        const float* in_bias = find("in_proj_bias");
-        std::copy(in_bias, in_bias + e, q.bias.data());
-        std::copy(in_bias + e, in_bias + 2 * e, k.bias.data());
-        std::copy(in_bias + 2 * e, in_bias + 3 * e, v.bias.data());
-        std::copy(find("out_proj.bias"), find("out_proj.bias") + e, o.bias.data());
-    }
+    o.pack(find("out_proj.weight"), e, config_.bias ? find("out_proj.bias") : nullptr);
     if (config_.add_bias_kv)
     {
         std::copy(find("bias_k"), find("bias_k") + e, bias_k.data());
@@ -250,14 +202,7 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
         return status::state_error("weights are not loaded; call loadWeights(stateDict) first");
 
     const std::size_t n_batch = s.batch_size, l = s.query_len, e = config_.embed_dim, h = config_.num_heads;
-    shape_t weights_shape;
-    if (a.need_weights)
-    {
-        if (a.average_attn_weights)
-            weights_shape = s.batched ? shape_t { n_batch, l, s.total_keys } : shape_t { l, s.total_keys };
-        else
-            weights_shape = s.batched ? shape_t { n_batch, h, l, s.total_keys } : shape_t { h, l, s.total_keys };
-    }
+    const shape_t weights_shape = detail::layer_weights_shape(s, h, a.need_weights, a.average_attn_weights);
     if (status st = detail::check_out_lengths("", a.out_output_length, a.query.shape, a.out_weights_length,
                                               weights_shape, a.need_weights);
         !st.ok())
@@ -295,13 +240,8 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
     sizing.weights = a.need_weights ? &weights_placeholder : nullptr;
     const std::size_t workers = thread_count();
     const std::size_t scratch = layout.add_floats(detail::attention_scratch_floats(sizing, workers));
-    if (!layout.fits())
-        return status::range_error("this call needs more than "
-                                   + std::to_string(detail::workspace_layout::max_bytes >> 20)
-                                   + " MiB of memory, more than a WebAssembly heap can hold");
-    if (!st.memory.reserve(layout.total()))
-        return status::range_error("could not allocate " + std::to_string(layout.total())
-                                   + " bytes for this call in the WebAssembly heap (out of memory)");
+    if (status reserved = detail::reserve(st.memory, layout); !reserved.ok())
+        return reserved;
 
     st.shapes = s;
     st.query_shape = a.query.shape;
@@ -329,27 +269,10 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
     st.scratch = scratch;
     st.projected_keys_per_batch = projected_keys;
 
-    unsigned char* base = st.memory.bytes();
-    plan_.steps = 1;
-    plan_.output_shape = a.query.shape;
-    plan_.weights_shape = weights_shape;
     plan_.workspace_bytes = layout.total();
-    for (staged_range& r : plan_.inputs)
-        r = {};
-    if (stage_inputs)
-    {
-        plan_.inputs[0] = { base + query, 0, element_count(a.query.shape) };
-        plan_.inputs[1] = { base + key, 0, element_count(a.key.shape) };
-        plan_.inputs[2] = { base + value, 0, element_count(a.value.shape) };
-        if (a.attn_mask.present())
-            plan_.inputs[3] = { base + attn, 0, element_count(a.attn_mask.shape) };
-        if (a.key_padding_mask.present())
-            plan_.inputs[4] = { base + padding, 0, element_count(a.key_padding_mask.shape) };
-    }
-    plan_.outputs[0] = { base + output, 0, element_count(a.query.shape) };
-    plan_.outputs[1] = {};
-    if (a.need_weights)
-        plan_.outputs[1] = { base + (a.average_attn_weights ? averaged : head_weights), 0, element_count(weights_shape) };
+    detail::stage_layer_plan(plan_, st.memory.bytes(),
+                             { query, key, value, attn, padding, output, a.average_attn_weights ? averaged : head_weights },
+                             a, stage_inputs, true, weights_shape);
     return {};
 }
 
@@ -379,13 +302,10 @@ void multi_head_attention::run(const forward_arguments& a)
     float* output = st.memory.at<float>(st.output);
 
     // c (rows x E) = a (rows x in_dim) . W^T + b, W packed at load time.
-    const auto project = [&](const projection& proj, float* c, std::size_t ldc, const float* x, std::size_t lda,
-                             std::size_t rows, std::size_t in_dim) {
-        detail::parallel_matrix_multiply(c, ldc, x, lda, proj.packed_weight.data(),
-                                         proj.bias.empty() ? nullptr : proj.bias.data(), rows, e, in_dim);
-    };
+    const auto project = [&](const detail::packed_projection& proj, float* c, std::size_t ldc, const float* x,
+                             std::size_t lda, std::size_t rows, std::size_t) { proj.apply(c, ldc, x, lda, rows); };
     // Keys or values of batch item n: S projected rows, then the appended ones.
-    const auto project_sequence = [&](const float* input, std::size_t in_dim, const projection& proj,
+    const auto project_sequence = [&](const float* input, std::size_t in_dim, const detail::packed_projection& proj,
                                       const detail::aligned_floats& appended_bias, float* projected, std::size_t n) {
         const batch_rows rows = rows_of_batch(config_, s.batched, n_batch, sk, n, in_dim);
         float* target = projected + n * rows_per_batch * e;
@@ -432,17 +352,10 @@ void multi_head_attention::run(const forward_arguments& a)
     p.weights = head_weights;
     p.scale = 1.0f / std::sqrt(static_cast<float>(d));
     p.is_causal = st.is_causal;
-    p.causal_offset = s.causal_offset;
+    p.query_offset = s.query_offset;
     p.masked_key_len = s.masked_keys;
-    const auto masked = static_cast<std::ptrdiff_t>(s.masked_keys);
-    if (st.padding_kind != mask_kind::none)
-        p.masks[0] = { st.padding_kind, a.key_padding_mask.data, masked, 0, 0, 1 };
-    if (st.attn_kind != mask_kind::none)
-    {
-        const auto plane = static_cast<std::ptrdiff_t>(l) * masked;
-        p.masks[1] = { st.attn_kind, a.attn_mask.data, st.attn_per_head ? plane * static_cast<std::ptrdiff_t>(h) : 0,
-                       st.attn_per_head ? plane : 0, masked, 1 };
-    }
+    detail::set_layer_masks(p, st.padding_kind, a.key_padding_mask.data, st.attn_kind, a.attn_mask.data, st.attn_per_head,
+                            s.masked_keys);
     detail::run_attention(p, st.memory.at<float>(st.scratch), st.workers);
     if (st.cache)
         st.cache->commit(sk);
@@ -454,20 +367,7 @@ void multi_head_attention::run(const forward_arguments& a)
     }
 
     if (st.need_weights && st.average)
-    {
-        const std::size_t plane = l * s.total_keys;
-        float* averaged = st.memory.at<float>(st.averaged);
-        std::fill(averaged, averaged + n_batch * plane, 0.0f);
-        const float inverse_heads = 1.0f / static_cast<float>(h);
-        for (std::size_t n = 0; n < n_batch; ++n)
-            for (std::size_t head = 0; head < h; ++head)
-            {
-                const float* source = head_weights + (n * h + head) * plane;
-                float* target = averaged + n * plane;
-                for (std::size_t t = 0; t < plane; ++t)
-                    target[t] += source[t] * inverse_heads;
-            }
-    }
+        detail::average_heads(st.memory.at<float>(st.averaged), head_weights, n_batch, h, l * s.total_keys);
 }
 
 status multi_head_attention::forward(const forward_arguments& arguments, attention_result& result)
@@ -475,10 +375,7 @@ status multi_head_attention::forward(const forward_arguments& arguments, attenti
     if (status st = plan(arguments, false); !st.ok())
         return st;
     run(arguments);
-    result.output = static_cast<const float*>(plan_.outputs[0].heap);
-    result.output_shape = plan_.output_shape;
-    result.weights = arguments.need_weights ? static_cast<const float*>(plan_.outputs[1].heap) : nullptr;
-    result.weights_shape = plan_.weights_shape;
+    result = detail::planned_result(plan_, arguments.need_weights);
     return {};
 }
 } // namespace mha

@@ -1,5 +1,6 @@
 #include "validate.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -83,8 +84,7 @@ namespace
         return {};
     }
 
-    status check_layer_masks(const attention_config& config, const forward_arguments& arguments,
-                             const layer_shapes& s)
+    status check_layer_masks(std::size_t num_heads, const forward_arguments& arguments, const layer_shapes& s)
     {
         const std::size_t keys = s.masked_keys;
         const char* keys_name = arguments.cache ? "cache length after the append" : "S";
@@ -104,7 +104,7 @@ namespace
         {
             const mask_tensor_view& mask = arguments.attn_mask;
             const shape_t plain { s.query_len, keys };
-            const shape_t per_head { s.batch_size * config.num_heads, s.query_len, keys };
+            const shape_t per_head { s.batch_size * num_heads, s.query_len, keys };
             if (mask.shape != plain && mask.shape != per_head)
                 return status::range_error(concat("attnMask: expected shape ", format_shape(plain), " (L, ", keys_name,
                                                   ") or ", format_shape(per_head),
@@ -140,16 +140,23 @@ namespace
         return {};
     }
 
-    status check_layer_cache(const attention_config& c, std::uint64_t layer_id, const forward_arguments& a,
-                             const layer_shapes& s)
+    status check_cache_owner(const kv_cache& cache, std::uint64_t layer_id)
     {
-        const kv_cache& cache = *a.cache;
         if (cache.owner() == 0)
             return status::state_error("cache: expected a cache made by this layer's createCache(), got one from "
                                        "createKVCache(), which is for scaledDotProductAttention");
         if (cache.owner() != layer_id)
             return status::state_error("cache: expected a cache made by this layer's createCache(), got one that "
                                        "belongs to another layer");
+        return {};
+    }
+
+    status check_layer_cache(const attention_config& c, std::uint64_t layer_id, const forward_arguments& a,
+                             const layer_shapes& s)
+    {
+        const kv_cache& cache = *a.cache;
+        if (auto st = check_cache_owner(cache, layer_id); !st.ok())
+            return st;
         if (c.add_bias_kv || c.add_zero_attn)
             return status::range_error(concat("cache: not supported by a layer with ",
                                               c.add_bias_kv ? "addBiasKV" : "addZeroAttn",
@@ -158,6 +165,107 @@ namespace
                                   c.batch_first ? "(N, S, kdim)" : "(S, N, kdim)");
     }
 } // namespace
+
+status check_self_attention_config(const self_attention_config& c)
+{
+    if (c.embed_dim == 0)
+        return status::range_error("embedDim: expected a positive integer, got 0");
+    if (c.num_heads == 0)
+        return status::range_error("numHeads: expected a positive integer, got 0");
+    if (c.num_heads % c.kv_heads() != 0)
+        return status::range_error(concat("numKVHeads: expected a divisor of numHeads=", c.num_heads, ", got ", c.kv_heads()));
+    if (c.dims() == 0)
+        return status::range_error(concat("headDim: expected a positive integer (embedDim / numHeads when not given, here ",
+                                          c.embed_dim, " / ", c.num_heads, "), got 0"));
+    alibi_options alibi;
+    alibi.mode = c.alibi;
+    alibi.slopes.length = c.alibi_slopes.size();
+    if (auto st = check_positional(c.rotary, alibi, c.dims(), c.num_heads, false); !st.ok())
+        return st;
+    return check_size("q_proj.weight", checked_product({ c.num_heads * c.dims(), std::max(c.embed_dim, c.dims()) }));
+}
+
+status check_self_attention_forward(const self_attention_config& c, std::uint64_t layer_id, const forward_arguments& a,
+                                    layer_shapes& s)
+{
+    if (auto st = check_tensor_shape("x", a.query.shape, a.query.length, 2, 3, "a 3-D (N, L, embedDim) or 2-D (L, embedDim) shape");
+        !st.ok())
+        return st;
+    const shape_t& x = a.query.shape;
+    if (x.back() != c.embed_dim)
+        return status::range_error(concat("x: expected last dimension embedDim=", c.embed_dim, ", got ", x.back(),
+                                          " (shape ", format_shape(x), ")"));
+    s = {};
+    s.batched = x.size() == 3;
+    s.batch_size = s.batched ? x[0] : 1;
+    s.query_len = s.key_len = s.batched ? x[1] : x[0];
+    s.total_keys = s.masked_keys = s.key_len;
+    if (a.cache)
+    {
+        if (auto st = check_cache_owner(*a.cache, layer_id); !st.ok())
+            return st;
+        if (auto st = check_positional(c.rotary, {}, c.dims(), c.num_heads, true); !st.ok())
+            return st;
+        if (auto st = check_cache_append(*a.cache, s.batch_size, s.key_len, s.query_len, a.alignment, "x"); !st.ok())
+            return st;
+        s.total_keys = s.masked_keys = a.cache->length() + s.key_len;
+    }
+    s.query_offset = static_cast<std::ptrdiff_t>(s.masked_keys) - static_cast<std::ptrdiff_t>(s.query_len);
+    if (auto st = check_layer_masks(c.num_heads, a, s); !st.ok())
+        return st;
+    const std::size_t width = std::max(c.embed_dim, c.num_heads * c.dims());
+    if (auto st = check_size("x", checked_product({ s.batch_size, s.query_len, width })); !st.ok())
+        return st;
+    if (a.need_weights)
+        if (auto st = check_size("needWeights", checked_product({ s.batch_size, c.num_heads, s.query_len, s.total_keys }));
+            !st.ok())
+            return st;
+    return {};
+}
+
+status check_linear_config(const linear_config& c)
+{
+    if (c.in_features == 0)
+        return status::range_error("inFeatures: expected a positive integer, got 0");
+    if (c.out_features == 0)
+        return status::range_error("outFeatures: expected a positive integer, got 0");
+    return check_size("inFeatures x outFeatures", checked_product({ c.in_features, c.out_features }));
+}
+
+status check_linear_input(const linear_config& c, const float_tensor_view& x)
+{
+    if (auto st = check_tensor_shape("x", x.shape, x.length, 1, 8, "a shape (..., inFeatures) of 1 to 8 dimensions"); !st.ok())
+        return st;
+    if (x.shape.back() != c.in_features)
+        return status::range_error(concat("x: expected last dimension inFeatures=", c.in_features, ", got ",
+                                          x.shape.back(), " (shape ", format_shape(x.shape), ")"));
+    const std::uint64_t rows = element_count(x.shape) / c.in_features;
+    return check_size("output", checked_product({ static_cast<std::size_t>(std::min<std::uint64_t>(rows, max_buffer_elements + 1)), c.out_features }));
+}
+
+status check_rotary_input(const float_tensor_view& x)
+{
+    return check_tensor_shape("x", x.shape, x.length, 4, 4, "a 4-D (batch, heads, length, dim) shape");
+}
+
+status check_positional(const rotary_options& rotary, const alibi_options& alibi, std::size_t head_dim,
+                        std::size_t num_heads, bool cached)
+{
+    if (rotary.enabled)
+    {
+        const std::size_t dims = rotary.rotary_dim ? rotary.rotary_dim : head_dim;
+        if (dims % 2 != 0 || dims > head_dim)
+            return status::range_error(concat("rotary.rotaryDim: expected an even number of dims up to the head dim ",
+                                              head_dim, ", got ", dims));
+        if (cached && rotary.has_position_offset)
+            return status::range_error("rotary.positionOffset: expected none with a cache, whose tokens have their "
+                                       "positions already (the new ones start at its length)");
+    }
+    if (alibi.mode == alibi_mode::given && alibi.slopes.length != num_heads)
+        return status::range_error(concat("alibi: expected ", num_heads, " slopes (one per query head), got ",
+                                          alibi.slopes.length));
+    return {};
+}
 
 std::string format_shape(const shape_t& shape)
 {
@@ -235,8 +343,8 @@ status check_forward(const attention_config& c, std::uint64_t layer_id, const fo
     }
     const bool bottom_right = a.alignment == causal_alignment::bottom_right
         || (a.cache && a.alignment == causal_alignment::automatic);
-    s.causal_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.masked_keys) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
-    if (auto st = check_layer_masks(c, a, s); !st.ok())
+    s.query_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.masked_keys) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
+    if (auto st = check_layer_masks(c.num_heads, a, s); !st.ok())
         return st;
 
     const std::size_t rows = std::max(s.query_len, s.total_keys);
@@ -269,15 +377,19 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
     s.new_keys = s.key_len = k[2];
     s.head_dim = q[3];
     s.value_dim = v[3];
-    if (k[0] != q[0] || k[1] != q[1])
-        return status::range_error(concat("key: expected batch and heads [", q[0], ", ", q[1],
-                                          "] like query, got shape ", format_shape(k)));
+    if (k[0] != q[0])
+        return status::range_error(concat("key: expected batch size ", q[0], " like query, got shape ", format_shape(k)));
+    if (q[1] % k[1] != 0)
+        return status::range_error(concat("key: expected a number of heads that divides query's ", q[1],
+                                          " (grouped-query attention), got shape ", format_shape(k)));
     if (k[3] != q[3])
         return status::range_error(concat("key: expected last dimension ", q[3], " (query's head dim), got ", k[3],
                                           " (shape ", format_shape(k), ")"));
-    if (v[0] != q[0] || v[1] != q[1] || v[2] != k[2])
-        return status::range_error(concat("value: expected leading dimensions [", q[0], ", ", q[1], ", ", k[2],
-                                          "] (batch, heads from query; length from key), got shape ", format_shape(v)));
+    if (v[0] != k[0] || v[1] != k[1] || v[2] != k[2])
+        return status::range_error(concat("value: expected leading dimensions [", k[0], ", ", k[1], ", ", k[2],
+                                          "] (batch, heads and length from key), got shape ", format_shape(v)));
+    if (auto st = check_positional(a.rotary, a.alibi, s.head_dim, s.num_heads, a.cache != nullptr); !st.ok())
+        return st;
     if (a.has_scale && !std::isfinite(a.scale))
         return status::range_error(concat("scale: expected a finite number, got ", a.scale));
     if (a.cache)
@@ -299,7 +411,7 @@ status check_sdpa(const sdpa_arguments& a, sdpa_shapes& s)
     {
         const bool bottom_right = a.alignment == causal_alignment::bottom_right
             || (a.cache && a.alignment == causal_alignment::automatic);
-        s.causal_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.key_len) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
+        s.query_offset = bottom_right ? static_cast<std::ptrdiff_t>(s.key_len) - static_cast<std::ptrdiff_t>(s.query_len) : 0;
     }
     if (a.attn_mask.present())
     {
@@ -371,6 +483,39 @@ status check_kv_cache_config(const kv_cache_config& c)
                                           ", headDim ", c.head_dim, ", valueDim ", c.value_dim, " and maxLength ",
                                           c.max_length, " needs ", bytes, " bytes, more than a WebAssembly heap can hold"));
     return {};
+}
+
+status check_state_dict(const weight_specs& expected, const std::vector<named_weight>& weights)
+{
+    std::string expected_list;
+    for (const auto& [name, shape] : expected)
+        expected_list += (expected_list.empty() ? "'" : ", '") + name + "'";
+    std::vector<bool> seen(expected.size(), false);
+    for (const named_weight& w : weights)
+    {
+        const auto match = std::find_if(expected.begin(), expected.end(), [&](const auto& e) { return e.first == w.name; });
+        if (match == expected.end())
+            return status::range_error("stateDict: unexpected key '" + w.name + "' for this configuration; expected "
+                                       + expected_list);
+        const auto index = static_cast<std::size_t>(match - expected.begin());
+        if (seen[index])
+            return status::range_error("stateDict: key '" + w.name + "' given twice");
+        seen[index] = true;
+        if (status st = check_weight(w, match->second); !st.ok())
+            return st;
+    }
+    std::string missing;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        if (!seen[i])
+            missing += (missing.empty() ? "'" : ", '") + expected[i].first + "' " + format_shape(expected[i].second);
+    if (!missing.empty())
+        return status::range_error("stateDict: missing " + missing + " (PyTorch state_dict names)");
+    return {};
+}
+
+const float* find_weight(const std::vector<named_weight>& weights, const std::string& name)
+{
+    return std::find_if(weights.begin(), weights.end(), [&](const named_weight& w) { return w.name == name; })->tensor.data;
 }
 
 status check_weight(const named_weight& w, const shape_t& expected)

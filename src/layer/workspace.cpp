@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace mha::detail
 {
@@ -42,6 +43,17 @@ void* allocate_aligned(std::uint64_t bytes, bool zeroed)
 void free_aligned(void* pointer) { std::free(pointer); }
 
 workspace::~workspace() { release(); }
+
+status reserve(workspace& memory, const workspace_layout& layout)
+{
+    if (!layout.fits())
+        return status::range_error("this call needs more than " + std::to_string(workspace_layout::max_bytes >> 20)
+                                   + " MiB of memory, more than a WebAssembly heap can hold");
+    if (!memory.reserve(layout.total()))
+        return status::range_error("could not allocate " + std::to_string(layout.total())
+                                   + " bytes for this call in the WebAssembly heap (out of memory)");
+    return {};
+}
 
 aligned_floats::~aligned_floats() { free_aligned(data_); }
 

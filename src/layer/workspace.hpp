@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "mha/status.hpp"
+
 namespace mha::detail
 {
 // Offsets are multiples of this many bytes: a cache line, and every SIMD width.
@@ -84,6 +86,10 @@ private:
     unsigned char* data_ = nullptr;
     std::size_t capacity_ = 0;
 };
+
+// Reserves layout.total() bytes in `memory`: a RangeError when the layout
+// exceeds what a WebAssembly heap can hold or the heap cannot provide it.
+status reserve(workspace& memory, const workspace_layout& layout);
 
 // Floats that outlive a call (packed weights), allocated fallibly.
 class aligned_floats

@@ -24,8 +24,10 @@ enum class call_input
     value,
     attn_mask,
     key_padding_mask,
+    // One ALiBi slope per query head, when given.
+    alibi_slopes,
 };
-constexpr std::size_t call_input_count = 5;
+constexpr std::size_t call_input_count = 6;
 
 enum class call_output
 {

@@ -103,7 +103,6 @@ public:
     void* staging_area(std::uint64_t bytes);
 
 private:
-    struct projection;
     struct state;
 
     attention_config config_;

@@ -1,8 +1,15 @@
 // softmax(Q K^T * scale + mask) V for every (batch, head), PyTorch's
 // F.scaled_dot_product_attention without dropout.
 //
-// Shapes: query (B, H, Lq, D), key (B, H, Lk, D), value (B, H, Lk, Dv);
-// output (B, H, Lq, Dv); weights (B, H, Lq, Lk) when requested.
+// Shapes: query (B, H, Lq, D), key (B, Hkv, Lk, D), value (B, Hkv, Lk, Dv)
+// with Hkv dividing H (grouped-query attention: query head h reads kv head
+// h / (H / Hkv), PyTorch's enable_gqa); output (B, H, Lq, Dv); weights
+// (B, H, Lq, Lk) when requested.
+//
+// Per head: s = q.k^T * scale; s = softcap * tanh(s / softcap); s += ALiBi
+// slope * (key position - query position); masks, causality and the sliding
+// window; softmax; . v. Rotary embeddings rotate q and the new k first
+// (positions: mha/positional.hpp).
 // attn_mask broadcasts to (B, H, Lq, Lk) with NumPy rules (rank 1 to 4,
 // right-aligned, each dimension 1 or full).
 //
@@ -22,6 +29,7 @@
 #include "attention_result.hpp"
 #include "call_plan.hpp"
 #include "kv_cache.hpp"
+#include "positional.hpp"
 #include "status.hpp"
 #include "tensor_view.hpp"
 
@@ -40,6 +48,12 @@ struct sdpa_arguments
     float scale = 1.0f;
     bool need_weights = false;
     kv_cache* cache = nullptr;
+    rotary_options rotary;
+    alibi_options alibi;
+    // Keys at positions <= query position - window are masked; 0 = no window.
+    std::size_t window = 0;
+    // 0 = no softcap.
+    float softcap = 0.0f;
     // Lengths of the caller's result arrays, when it has its own (checked
     // against the result shapes by plan; -1 = none).
     std::int64_t out_output_length = -1;

@@ -3,12 +3,15 @@
 import { describe, readBoolean, readCausalAlignment, readMask, readOptions, readPositiveInteger, readTensor } from './arguments.mjs';
 import { createCaller } from './call.mjs';
 import { KVCache } from './kv_cache.mjs';
+import { Linear, readLinearOptions } from './linear.mjs';
 import { MultiHeadAttention, readLayerOptions } from './multi_head_attention.mjs';
+import { readPositional, readRotary } from './positional.mjs';
+import { readSelfAttentionOptions, SelfAttention } from './self_attention.mjs';
 import { readOut } from './results.mjs';
 import { parseSafetensors } from './safetensors.mjs';
 
 export const VERSION = '__MHA_VERSION__';
-const SDPA_OPTIONS = ['attnMask', 'isCausal', 'causalAlignment', 'scale', 'needWeights', 'out', 'cache'];
+const SDPA_OPTIONS = ['attnMask', 'isCausal', 'causalAlignment', 'scale', 'needWeights', 'out', 'cache', 'rotary', 'alibi', 'window', 'softcap'];
 const CACHE_OPTIONS = ['batchSize', 'numHeads', 'headDim', 'valueDim', 'maxLength'];
 
 export function createApi(Module) {
@@ -31,7 +34,15 @@ export function createApi(Module) {
 
   function scaledDotProductAttention(query, key, value, options) {
     const o = readOptions(options, SDPA_OPTIONS, 'scaledDotProductAttention options');
-    const inputs = [readTensor(query, 'query'), readTensor(key, 'key'), readTensor(value, 'value'), readMask(o.attnMask, 'attnMask'), undefined];
+    const positional = readPositional(o);
+    const inputs = [
+      readTensor(query, 'query'),
+      readTensor(key, 'key'),
+      readTensor(value, 'value'),
+      readMask(o.attnMask, 'attnMask'),
+      undefined,
+      positional.alibi?.slopes,
+    ];
     if (o.scale !== undefined && typeof o.scale !== 'number') {
       throw new TypeError(`scale: expected a number, got ${describe(o.scale)}`);
     }
@@ -45,6 +56,7 @@ export function createApi(Module) {
       needWeights: readBoolean(o.needWeights, 'needWeights', false),
       scale: o.scale,
       cache: KVCache.addressOf(o.cache, 'scaledDotProductAttention'),
+      ...positional,
     };
     return caller.call('scaledDotProductAttention', attention, inputs, flags, readOut(o.out));
   }
@@ -70,11 +82,30 @@ export function createApi(Module) {
     return new MultiHeadAttention(Module, caller, readLayerOptions(options));
   }
 
+  function createSelfAttention(options) {
+    return new SelfAttention(Module, caller, readSelfAttentionOptions(options));
+  }
+
+  function createLinear(options) {
+    return new Linear(Module, caller, readLinearOptions(options));
+  }
+
+  const rotaryCore = new Module.RotaryCore();
+  const rotaryCalls = { plan: (address) => rotaryCore.plan(address), run: () => rotaryCore.run() };
+  /** x (B, H, L, D) rotated at positions positionOffset + l; a new tensor (x is untouched). */
+  function applyRotaryEmbedding(x, options) {
+    const rotary = readRotary(options ?? {});
+    return caller.call('applyRotaryEmbedding', rotaryCalls, [readTensor(x, 'x')], { rotary }, {}).output;
+  }
+
   return Object.freeze({
     capabilities,
     scaledDotProductAttention,
     createKVCache,
     createMultiHeadAttention,
+    createSelfAttention,
+    createLinear,
+    applyRotaryEmbedding,
     parseSafetensors,
     /** Bytes in the WebAssembly heap right now (it only grows); for leak checks. */
     get heapBytes() {

@@ -17,7 +17,6 @@ import { lengthOf } from './arguments.mjs';
 const ERROR_CLASSES = [Error, TypeError, RangeError, Error];
 const INPUT_KINDS = { float32: 1, boolean: 2, additive: 3 };
 const ALIGNMENTS = { 'top-left': 1, 'bottom-right': 2 };
-const NO_INPUTS = [undefined, undefined, undefined, undefined, undefined];
 
 export function createCaller(Module) {
   const L = Module.callRecordLayout();
@@ -27,7 +26,7 @@ export function createCaller(Module) {
 
   function writeInputs(inputs, flags, out) {
     const u32 = Module.HEAPU32, f32 = Module.HEAPF32, f64 = Module.HEAPF64;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < L.inputCount; i++) {
       const t = inputs[i];
       const base = record + L.inputs + i * L.inputStride;
       if (t === undefined) {
@@ -48,6 +47,18 @@ export function createCaller(Module) {
     u32[(record + L.cache) >> 2] = flags.cache ?? 0;
     f64[(record + L.outLengths) >> 3] = out.output === undefined ? -1 : lengthOf(out.output);
     f64[((record + L.outLengths) >> 3) + 1] = out.weights === undefined ? -1 : lengthOf(out.weights);
+    const rotary = flags.rotary;
+    u32[(record + L.rotary) >> 2] = rotary ? 1 : 0;
+    if (rotary) {
+      u32[(record + L.rotaryDim) >> 2] = rotary.rotaryDim;
+      u32[(record + L.rotaryInterleaved) >> 2] = rotary.interleaved ? 1 : 0;
+      u32[(record + L.rotaryHasOffset) >> 2] = rotary.positionOffset === undefined ? 0 : 1;
+      f64[(record + L.rotaryBase) >> 3] = rotary.base;
+      f64[(record + L.rotaryOffset) >> 3] = rotary.positionOffset ?? 0;
+    }
+    u32[(record + L.alibi) >> 2] = flags.alibi === undefined ? 0 : flags.alibi.standard ? 1 : 2;
+    u32[(record + L.window) >> 2] = flags.window ?? 0;
+    f32[(record + L.softcap) >> 2] = flags.softcap ?? 0;
   }
 
   function readShape(offset) {
@@ -59,7 +70,7 @@ export function createCaller(Module) {
 
   // Elements [first, first + count) of each input, to the addresses of this step.
   function stageInputs(inputs) {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < L.inputCount; i++) {
       const t = inputs[i];
       if (t === undefined) continue;
       const range = record + L.inputRanges + i * L.rangeStride;
@@ -82,8 +93,9 @@ export function createCaller(Module) {
   }
 
   /**
-   * inputs: [query, key, value, attnMask, keyPaddingMask] ({ data, shape, kind? } or undefined);
-   * flags: { isCausal, causalAlignment, needWeights, averageAttnWeights, scale, cache (address) };
+   * inputs: [query, key, value, attnMask, keyPaddingMask, alibiSlopes] ({ data, shape, kind? } or undefined);
+   * flags: { isCausal, causalAlignment, needWeights, averageAttnWeights, scale, cache (address),
+   *          rotary, alibi, window, softcap (web/lib/positional.mjs) };
    * out: { output?, weights? } (already type-checked). plan(address) -> error code;
    * stage(address, step) points the record at a later step; run(step).
    */
@@ -107,5 +119,5 @@ export function createCaller(Module) {
     return { output: { data: output, shape: outputShape }, weights: hasWeights ? { data: weights, shape: weightsShape } : null };
   }
 
-  return { address, call, maxRank: L.maxRank, noInputs: NO_INPUTS };
+  return { address, call };
 }

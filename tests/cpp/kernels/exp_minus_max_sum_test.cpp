@@ -17,8 +17,8 @@ namespace
     constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
     // vector_exp's claimed accuracy (src/kernels/vector_exp.hpp).
     constexpr double exp_relative_error = 2e-7;
-    // Arguments below -87.3 give a tiny positive value instead of exp(d)
-    // (vector_exp.hpp); exp(-87.3) is about 1.2e-38.
+    // Arguments below -87.3 give exactly 0 instead of exp(d) (vector_exp.hpp),
+    // an absolute error of at most exp(-87.3), about 1.2e-38.
     constexpr double clamped_exp_absolute = 2e-38;
 
     struct expectation
