@@ -45,8 +45,23 @@ async function main(): Promise<void> {
   mha.scaledDotProductAttention(x, x, x, { isCausal: true, causalAlignment: 'diagonal' });
   // @ts-expect-error maxLength is required
   mha.createKVCache({ batchSize: 1, numHeads: 2, headDim: 4 });
+  const llama = mha.createSelfAttention({ embedDim: 8, numHeads: 2, numKVHeads: 1, rotary: { base: 500000 }, window: 4 });
+  const llamaCache = llama.createCache({ batchSize: 1, maxLength: 8 });
+  const decoded: number[] = llama.forward({ data: new Float32Array(8), shape: [1, 1, 8] }, { cache: llamaCache }).output.shape;
+  mha.scaledDotProductAttention(x, x, x, { alibi: new Float32Array(2), softcap: 30, rotary: true });
+  const rotated = mha.applyRotaryEmbedding(x, { interleaved: true, positionOffset: 3 });
+  const mlp = mha.createLinear({ inFeatures: 8, outFeatures: 32 });
+  mlp.loadWeights({ weight: new Float32Array(256), bias: new Float32Array(32) });
+  const hidden: Float32Array = mlp.forward(x, { out: { output: new Float32Array(128) } }).output.data;
+  // @ts-expect-error alibi slopes are a Float32Array
+  mha.scaledDotProductAttention(x, x, x, { alibi: [1, 2] });
+  // @ts-expect-error createSelfAttention needs numHeads
+  mha.createSelfAttention({ embedDim: 8 });
   void version;
   void threadCount;
   void cached;
+  void decoded;
+  void rotated;
+  void hidden;
 }
 void main;

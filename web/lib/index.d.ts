@@ -68,18 +68,68 @@ export interface InitOptions {
 }
 
 /**
- * How a causal mask lines up when there are fewer queries than keys.
+ * Where the queries sit among the keys: how a causal mask lines up when
+ * there are fewer queries than keys, and the query positions that rotary,
+ * alibi and window use.
  * `'top-left'`: query i sees keys j <= i (PyTorch's `is_causal`).
  * `'bottom-right'`: query i sees keys j <= i + (keys − queries), i.e. the
  * queries are the last positions (`torch.nn.attention.bias.causal_lower_right`,
- * FlashAttention ≥ 2.1). Ignored without `isCausal`.
+ * FlashAttention ≥ 2.1). Without `isCausal`, `rotary`, `alibi` or `window` it changes nothing.
  */
 export type CausalAlignment = 'top-left' | 'bottom-right';
 
-export interface ScaledDotProductAttentionOptions {
+/**
+ * Rotary position embeddings (RoPE), applied to the queries and the new keys
+ * before attention. Frequencies `base^(−2i/rotaryDim)` as in Hugging Face;
+ * only the first `rotaryDim` dims of each head rotate (partial rotary: GPT-NeoX, Phi).
+ * Angles are computed in double precision.
+ */
+export interface RotaryOptions {
+  /** @defaultValue 10000 */
+  base?: number;
+  /** An even number up to the head dim. @defaultValue the head dim */
+  rotaryDim?: number;
+  /**
+   * `false`: pairs (i, i + rotaryDim/2), Hugging Face's `rotate_half` (Llama, GPT-NeoX).
+   * `true`: adjacent pairs (2i, 2i + 1) (GPT-J, Meta's complex form).
+   * @defaultValue false
+   */
+  interleaved?: boolean;
+  /**
+   * Without a cache: key j sits at `positionOffset + j`, query i at
+   * `positionOffset + i` (top-left) or `positionOffset + (Lk − Lq) + i`
+   * (bottom-right). With a cache, positions are the cache's and this is a RangeError.
+   * @defaultValue 0
+   */
+  positionOffset?: number;
+}
+
+/** The positional options today's decoders use, shared by {@link ScaledDotProductAttentionOptions} and {@link SelfAttentionOptions}. */
+export interface PositionalOptions {
+  /** RoPE on q and the new k (`true` = all defaults). */
+  rotary?: RotaryOptions | boolean;
+  /**
+   * ALiBi (Press et al.; BLOOM, MPT): `slope_h · (key position − query position)` is
+   * added to the scaled scores of query head h (not multiplied by `scale`).
+   * `true` gives the standard slopes (geometric for a power-of-two head count,
+   * BLOOM's interpolation otherwise); or one slope per query head.
+   */
+  alibi?: boolean | Float32Array;
+  /**
+   * Sliding window (Mistral): keys at positions ≤ p − window are masked for a
+   * query at position p; with `isCausal` that leaves the `window` keys (p − window, p].
+   * Tiles wholly outside the window are skipped.
+   */
+  window?: number;
+  /** Logit softcap (Gemma 2): scaled scores become `softcap · tanh(scores / softcap)` before ALiBi and masks. */
+  softcap?: number;
+}
+
+export interface ScaledDotProductAttentionOptions extends PositionalOptions {
   /**
    * Mask broadcastable to (B, H, Lq, Lk): rank 1–4, each dimension 1 or full.
-   * With a `cache`, Lk is the cache's length after the append.
+   * With a `cache`, Lk is the cache's length after the append. Key and value
+   * may have fewer heads than the query (Hkv dividing H: grouped-query attention).
    */
   attnMask?: Mask | null;
   /**
@@ -177,6 +227,87 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
   out?: ResultArrays;
+}
+
+export interface SelfAttentionOptions extends PositionalOptions {
+  /** E, the features of x and of the output. */
+  embedDim: number;
+  /** H, the query heads. */
+  numHeads: number;
+  /** Hkv, the key/value heads; must divide H (grouped-query attention; 1 = multi-query). @defaultValue numHeads */
+  numKVHeads?: number;
+  /** D. @defaultValue embedDim / numHeads */
+  headDim?: number;
+  /** `q_proj.bias`, `k_proj.bias`, `v_proj.bias` (Qwen2). @defaultValue false */
+  bias?: boolean;
+  /** `o_proj.bias`. @defaultValue bias */
+  outBias?: boolean;
+  /** Multiplies Q·Kᵀ. @defaultValue 1 / sqrt(headDim) */
+  scale?: number;
+}
+
+export interface SelfAttentionForwardOptions {
+  /** A cache from this layer's {@link SelfAttention.createCache}; x then holds the new tokens. */
+  cache?: KVCache;
+  /** (L, S) or (N·H, L, S); S is the cache's length after the append with a cache. */
+  attnMask?: Mask | null;
+  /** (N, S); true / non-zero = that key is padding. */
+  keyPaddingMask?: Mask | null;
+  /** @defaultValue true */
+  isCausal?: boolean;
+  /** @defaultValue `'top-left'` without a cache, `'bottom-right'` with one */
+  causalAlignment?: CausalAlignment;
+  /** @defaultValue false */
+  needWeights?: boolean;
+  /** Weights (N, L, S) averaged over the H query heads, or (N, H, L, S). @defaultValue true */
+  averageAttnWeights?: boolean;
+  out?: ResultArrays;
+}
+
+/**
+ * A decoder's attention layer with Hugging Face Llama-family weight names:
+ * `q_proj.weight` (H·D, E), `k_proj.weight` and `v_proj.weight` (Hkv·D, E),
+ * `o_proj.weight` (E, H·D), and with `bias` `q_proj.bias`, `k_proj.bias`,
+ * `v_proj.bias`, with `outBias` `o_proj.bias`. q, k, v are projections of x;
+ * RoPE rotates q and k; query head h attends with kv head h / (H / Hkv); the
+ * heads are concatenated and projected by `o_proj`.
+ */
+export declare class SelfAttention {
+  private constructor();
+  readonly config: Readonly<Required<Omit<SelfAttentionOptions, 'scale' | 'rotary' | 'alibi'>>> & Pick<SelfAttentionOptions, 'scale' | 'rotary' | 'alibi'>;
+  readonly disposed: boolean;
+  readonly expectedWeights: WeightSpec[];
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions): this;
+  /** A cache of numKVHeads heads of headDim for this layer. */
+  createCache(options: LayerCacheOptions): KVCache;
+  /** x (N, L, E) or (L, E) → output like x. */
+  forward(x: Tensor, options?: SelfAttentionForwardOptions): AttentionResult;
+  dispose(): void;
+}
+
+export interface LinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** @defaultValue true */
+  bias?: boolean;
+}
+
+/**
+ * PyTorch's nn.Linear: `x · weightᵀ + bias` over the last dimension, on the
+ * library's packed matrix multiply and thread pool. Weights `weight`
+ * (outFeatures, inFeatures) and `bias` (outFeatures).
+ */
+export declare class Linear {
+  private constructor();
+  readonly config: Readonly<Required<LinearOptions>>;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly disposed: boolean;
+  readonly expectedWeights: WeightSpec[];
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions): this;
+  /** x (..., inFeatures) → output (..., outFeatures); `weights` is null. */
+  forward(x: Tensor, options?: { out?: Pick<ResultArrays, 'output'> }): AttentionResult;
+  dispose(): void;
 }
 
 export interface KVCacheOptions {
@@ -321,6 +452,12 @@ export interface MhaModule {
   createKVCache(options: KVCacheOptions): KVCache;
   /** A new layer; load weights with {@link MultiHeadAttention.loadWeights} before forward. */
   createMultiHeadAttention(options: MultiHeadAttentionOptions): MultiHeadAttention;
+  /** A Llama-family attention layer; load weights before forward. */
+  createSelfAttention(options: SelfAttentionOptions): SelfAttention;
+  /** An nn.Linear; load `{ weight, bias }` before forward. */
+  createLinear(options: LinearOptions): Linear;
+  /** x (B, H, L, D) rotated at positions `positionOffset + l`; a new tensor (x is untouched). */
+  applyRotaryEmbedding(x: Tensor, options?: RotaryOptions): Tensor;
   /** The same function as the package's {@link parseSafetensors} export. */
   parseSafetensors: typeof parseSafetensors;
 }
