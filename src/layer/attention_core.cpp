@@ -35,6 +35,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/all_finite.hpp"
 #include "kernels/exp_minus_max_sum.hpp"
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/row_max.hpp"
@@ -73,7 +74,38 @@ namespace
         const float* keys;
         const float* values;
         std::size_t value_panel_stride;
+        // No NaN or inf among the values: P . V may be a plain matrix multiply.
+        bool values_finite;
     };
+
+    // out (rows x Dv, leading dimension ldo) (+)= P (rows x count, leading
+    // dimension ldp) . V[first, first + count). With non-finite values, keys
+    // of weight exactly 0 are left out, so a masked key holding NaN or inf
+    // still contributes nothing (0 * NaN would be NaN).
+    void weighted_values(float* out, std::size_t ldo, const float* p, std::size_t ldp, const head_panels& kv,
+                         std::size_t first, std::size_t rows, std::size_t value_dim, std::size_t count, bool accumulate)
+    {
+        if (kv.values_finite)
+        {
+            kernels::packed_matrix_multiply(kernel_arch {}, out, ldo, p, ldp, kv.values + first * width,
+                                            kv.value_panel_stride, nullptr, rows, value_dim, count, accumulate);
+            return;
+        }
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* o = out + r * ldo;
+            if (!accumulate)
+                std::fill(o, o + value_dim, 0.0f);
+            for (std::size_t t = 0; t < count; ++t)
+            {
+                const float weight = p[r * ldp + t];
+                if (weight == 0.0f)
+                    continue;
+                for (std::size_t c = 0; c < value_dim; ++c)
+                    o[c] += weight * kv.values[c / width * kv.value_panel_stride + (first + t) * width + c % width];
+            }
+        }
+    }
 
     // One worker's scratch.
     struct scratch_views
@@ -262,8 +294,7 @@ namespace
                 }
                 v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
             }
-            kernels::packed_matrix_multiply(kernel_arch {}, out, ldo, v.scores, key_tile, kv.values + first * width,
-                                            kv.value_panel_stride, nullptr, rows, p.value_dim, count, true);
+            weighted_values(out, ldo, v.scores, key_tile, kv, first, rows, p.value_dim, count, true);
         }
         for (std::size_t r = 0; r < rows; ++r)
         {
@@ -293,9 +324,8 @@ namespace
             const float sum = kernels::exp_minus_max_sum(kernel_arch {}, w, w, max, p.key_len);
             kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, p.key_len);
         }
-        kernels::packed_matrix_multiply(kernel_arch {}, p.output.row(b, h, i0),
-                                        static_cast<std::size_t>(p.output.row_stride), weights, p.key_len, kv.values,
-                                        kv.value_panel_stride, nullptr, rows, p.value_dim, p.key_len);
+        weighted_values(p.output.row(b, h, i0), static_cast<std::size_t>(p.output.row_stride), weights, p.key_len, kv, 0,
+                        rows, p.value_dim, p.key_len, false);
     }
 
     // Keys and values [first, first + count) of kv head (b, kv): the cache's
@@ -305,12 +335,14 @@ namespace
     {
         if (p.cache)
             return { p.cache->key_panels(b, kv) + first * p.head_dim, p.cache->value_panels(b, kv) + first * width,
-                     p.cache->value_panel_stride() };
+                     p.cache->value_panel_stride(), p.cache->values_finite(b, kv) };
         kernels::pack_columns(kernel_arch {}, v.packed_keys, p.key.row(b, kv, first),
                               static_cast<std::size_t>(p.key.row_stride), count, p.head_dim);
         kernels::pack_rows(kernel_arch {}, v.packed_values, p.value.row(b, kv, first),
                            static_cast<std::size_t>(p.value.row_stride), count, p.value_dim);
-        return { v.packed_keys, v.packed_values, count * width };
+        const bool finite = kernels::all_finite(kernel_arch {}, v.packed_values,
+                                                kernels::packed_size(kernel_arch {}, p.value_dim, count));
+        return { v.packed_keys, v.packed_values, count * width, finite };
     }
 
     // Split-key task: the partial state of all query rows of (b, h) over one chunk of keys.
@@ -348,8 +380,7 @@ namespace
             part_max[r] = max;
             part_sum[r] = kernels::exp_minus_max_sum(kernel_arch {}, s, s, max, count);
         }
-        kernels::packed_matrix_multiply(kernel_arch {}, part_acc, p.value_dim, v.scores, decode_chunk, kv.values,
-                                        kv.value_panel_stride, nullptr, rows, p.value_dim, count);
+        weighted_values(part_acc, p.value_dim, v.scores, decode_chunk, kv, 0, rows, p.value_dim, count, false);
     }
 
     // Combines the chunks' partial states of (b, h), in chunk order, into the output rows.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/all_finite.hpp"
 #include "kernels/packed_matrix_multiply.hpp"
 #include "kernels/simd_arch.hpp"
 #include "validate.hpp"
@@ -21,7 +22,11 @@ kv_cache::kv_cache(const kv_cache_config& config, std::uint64_t owner)
 {
 }
 
-kv_cache::~kv_cache() { detail::free_aligned(storage_); }
+kv_cache::~kv_cache()
+{
+    detail::free_aligned(storage_);
+    detail::free_aligned(nonfinite_);
+}
 
 std::size_t kv_cache::key_floats_per_head() const
 {
@@ -43,12 +48,27 @@ status kv_cache::allocate()
         return st;
     const std::uint64_t size = bytes();
     storage_ = static_cast<float*>(detail::allocate_aligned(size, true));
-    if (!storage_)
+    nonfinite_ = static_cast<unsigned char*>(detail::allocate_aligned(config_.batch_size * config_.num_heads, true));
+    if (!storage_ || !nonfinite_)
+    {
+        detail::free_aligned(storage_);
+        detail::free_aligned(nonfinite_);
+        storage_ = nullptr;
+        nonfinite_ = nullptr;
         return status::range_error("could not allocate " + std::to_string(size)
                                    + " bytes for the cache in the WebAssembly heap (out of memory); dispose unused "
                                      "caches and layers, or use a smaller maxLength");
+    }
     return {};
 }
+
+void kv_cache::reset()
+{
+    length_ = 0;
+    std::fill(nonfinite_, nonfinite_ + config_.batch_size * config_.num_heads, 0);
+}
+
+bool kv_cache::values_finite(std::size_t b, std::size_t h) const { return !nonfinite_[b * config_.num_heads + h]; }
 
 status kv_cache::truncate(std::size_t length)
 {
@@ -88,6 +108,8 @@ void kv_cache::write(std::size_t b, std::size_t h, const float* keys, std::size_
             key_lane[p * width] = key[p];
         // Values: one row of `width` columns in each column panel.
         const float* value = values + t * value_stride;
+        if (!kernels::all_finite(kernel_arch {}, value, dv))
+            nonfinite_[b * config_.num_heads + h] = 1;
         for (std::size_t first = 0; first < dv; first += width)
             std::copy(value + first, value + std::min(dv, first + width),
                       value_base + first / width * panel_stride + position * width);

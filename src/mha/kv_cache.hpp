@@ -51,7 +51,7 @@ public:
 
     // Forgets the positions from `length` on. A RangeError beyond length().
     status truncate(std::size_t length);
-    void reset() { length_ = 0; }
+    void reset();
 
     // For the attention core. Panels of (batch b, kv head h): keys at
     // position p start at key_panels(b, h) + p * head_dim (p a multiple of
@@ -59,6 +59,9 @@ public:
     const float* key_panels(std::size_t b, std::size_t h) const;
     const float* value_panels(std::size_t b, std::size_t h) const;
     std::size_t value_panel_stride() const;
+    // False once a NaN or infinite value was written to (b, h) since the last
+    // reset (the attention core then keeps zero-weight keys out of P . V).
+    bool values_finite(std::size_t b, std::size_t h) const;
 
     // Writes `count` tokens of (b, h) at positions [length(), length() + count):
     // key rows of head_dim floats `key_stride` apart, value rows of value_dim
@@ -78,5 +81,7 @@ private:
     std::uint64_t owner_;
     std::size_t length_ = 0;
     float* storage_ = nullptr;
+    // One flag per (b, h): a non-finite value was written.
+    unsigned char* nonfinite_ = nullptr;
 };
 } // namespace mha
