@@ -7,7 +7,9 @@
 // Nothing here throws across the boundary: the module is built without C++
 // exceptions, and every C++ entry point reports errors through mha::status.
 #include <emscripten/bind.h>
+#include <emscripten/heap.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
 #include <cstdint>
 #include <memory>
@@ -426,6 +428,19 @@ val call_record_layout()
     return layout;
 }
 
+// What the heap holds: its size now and at most, and malloc's view of it.
+val memory_stats()
+{
+    const struct mallinfo info = mallinfo();
+    val stats = val::object();
+    stats.set("heapBytes", static_cast<double>(emscripten_get_heap_size()));
+    stats.set("maxHeapBytes", static_cast<double>(emscripten_get_heap_max()));
+    stats.set("usedBytes", static_cast<double>(static_cast<unsigned>(info.uordblks)));
+    stats.set("freeBytes", static_cast<double>(static_cast<unsigned>(info.fordblks)));
+    stats.set("freeAtTopBytes", static_cast<double>(static_cast<unsigned>(info.keepcost)));
+    return stats;
+}
+
 std::string simd_architecture() { return mha::kernel_arch::name(); }
 
 // Embind has no size_t overloads to pick from; unsigned is plenty here.
@@ -491,6 +506,7 @@ EMSCRIPTEN_BINDINGS(mha_wasm)
     emscripten::function("checkSelfAttentionConfig", &check_self_attention_config);
     emscripten::function("checkLinearConfig", &check_linear_config);
     emscripten::function("simdArchitecture", &simd_architecture);
+    emscripten::function("memoryStats", &memory_stats);
     emscripten::function("setThreadCount", &set_thread_count);
     emscripten::function("threadCount", &thread_count);
     emscripten::function("maxThreads", &max_threads);

@@ -158,3 +158,41 @@ test('init with an unknown option rejects, naming it', async () => {
   await expect((async () => freshInit({ wasmUrl: 'x' }))()).rejects.toBeInstanceOf(TypeError);
   expect(goodForward()).toEqual(reference);
 });
+
+describe('inputs that name their argument however odd they are', () => {
+  const q = { data: new Float32Array(16), shape: [1, 1, 4, 4] };
+  const transferred = () => {
+    const data = new Float32Array(16);
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    return { data, shape: [1, 1, 4, 4] };
+  };
+  test.each([
+    ['a detached buffer', () => mha.scaledDotProductAttention(transferred(), q, q), TypeError,
+      'query.data: expected a typed array with data, got one whose ArrayBuffer is detached (transferred or freed)'],
+    ['a BigInt dimension', () => mha.scaledDotProductAttention({ data: q.data, shape: [1, 1, 4n, 4] }, q, q), RangeError,
+      'query.shape: expected non-negative integer dimensions, got [1, 1, 4n (a BigInt), 4]'],
+    ['a DataView', () => mha.scaledDotProductAttention({ data: new DataView(new ArrayBuffer(64)), shape: [1, 1, 4, 4] }, q, q), TypeError,
+      'query.data: expected a Float32Array, got a DataView of 64 bytes'],
+    ['an empty (not detached) array', () => mha.scaledDotProductAttention({ data: new Float32Array(0), shape: [1, 1, 4, 4] }, q, q), RangeError,
+      'scaledDotProductAttention: query: expected 16 elements for shape [1, 1, 4, 4], got 0'],
+    ['an empty dimension (rejected, as documented)', () => mha.scaledDotProductAttention({ data: new Float32Array(0), shape: [1, 1, 0, 4] }, q, q), RangeError,
+      'scaledDotProductAttention: query: expected every dimension >= 1, got 0 at dimension 2 of shape [1, 1, 0, 4]'],
+    ['a mask whose L·S passes 2^32 with no data', () => mha.scaledDotProductAttention(q, q, q, { attnMask: { data: new Uint8Array(0), shape: [1, 1, 65536, 65536] } }), RangeError,
+      /^scaledDotProductAttention: attnMask: expected a shape that broadcasts to \[1, 1, 4, 4\]/],
+  ])('%s', (_, call, ErrorClass, message) => {
+    expect(call).toThrow(ErrorClass);
+    expect(call).toThrow(message);
+    expect(goodForward()).toEqual(reference);
+  });
+
+  test('a layer mask of 2^32 elements given as an empty array is rejected by its length, not read', () => {
+    const tiny = mha.createMultiHeadAttention({ embedDim: 1, numHeads: 1 });
+    tiny.loadWeights({ in_proj_weight: new Float32Array(3), in_proj_bias: new Float32Array(3), 'out_proj.weight': new Float32Array(1), 'out_proj.bias': new Float32Array(1) });
+    const x = { data: new Float32Array(65536), shape: [65536, 1, 1] };
+    expect(() => tiny.forward(x, x, x, { attnMask: { data: new Float32Array(0), shape: [65536, 65536] }, needWeights: false })).toThrow(
+      new RangeError('forward: attnMask: expected 4294967296 elements for shape [65536, 65536], got 0'),
+    );
+    tiny.dispose();
+    expect(goodForward()).toEqual(reference);
+  });
+});

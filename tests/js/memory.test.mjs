@@ -9,6 +9,7 @@
 // allocation left behind pushes it up, even a few bytes per call. Both need
 // the Emscripten module itself, so this file builds the API over it with the
 // package's own createApi (exactly what init() does in dist/node.mjs).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import createMhaModule from '../../dist/mha.mjs';
 import { createApi } from '../../dist/api.mjs';
@@ -167,4 +168,47 @@ test('1,000 create / use / dispose cycles of caches leave the heap unchanged', (
   const { before, after } = measure(cycle, 1000, 5);
   layer.dispose();
   expect(after).toEqual(before);
+});
+
+test('mha.memory() reports the heap and malloc usage, and sees a layer come and go', () => {
+  const before = mha.memory();
+  expect(before.heapBytes).toBe(mha.heapBytes);
+  expect(before.maxHeapBytes).toBeGreaterThanOrEqual(before.heapBytes);
+  const layer = loadedLayer();
+  const during = mha.memory();
+  // E = 16: four packed 16 x 16 projections are at least 4 KiB in use.
+  expect(during.usedBytes).toBeGreaterThan(before.usedBytes + 4096);
+  layer.dispose();
+  expect(mha.memory().usedBytes).toBe(before.usedBytes);
+});
+
+test('2,000 layers and caches dropped without dispose() are freed by the garbage collector, with one warning', () => {
+  // A child process: forcing collection needs --expose-gc.
+  const script = `
+    const { init } = await import(${JSON.stringify(new URL('../../dist/node.mjs', import.meta.url).href)});
+    const mha = await init();
+    const warnings = [];
+    console.warn = (m) => warnings.push(m);
+    const settle = async () => { for (let i = 0; i < 20; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)); } };
+    const make = () => {
+      const layer = mha.createMultiHeadAttention({ embedDim: 128, numHeads: 4 });
+      layer.loadWeights(Object.fromEntries(layer.expectedWeights.map(({ name, shape }) => [name, new Float32Array(shape.reduce((a, b) => a * b, 1))])));
+      layer.createCache({ batchSize: 1, maxLength: 16 });
+    };
+    make();
+    await settle();
+    const start = mha.memory().usedBytes;
+    for (let i = 0; i < 2000; i++) { make(); if (i % 100 === 99) await settle(); }
+    await settle();
+    const end = mha.memory().usedBytes;
+    console.log(JSON.stringify({ start, end, heap: mha.heapBytes, warnings }));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120000 });
+  expect(r.stderr).toBe('');
+  const { start, end, heap, warnings } = JSON.parse(r.stdout);
+  // Each undisposed layer holds about 260 KB of packed weights; 2,000 would be 520 MB.
+  expect(end).toBe(start);
+  expect(heap).toBeLessThan(64 * 2 ** 20);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/^mha-wasm: a (MultiHeadAttention|KVCache) was garbage-collected without dispose\(\)/);
 });

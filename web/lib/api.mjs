@@ -111,5 +111,13 @@ export function createApi(Module) {
     get heapBytes() {
       return Module.HEAPU8.length;
     },
+    /**
+     * { heapBytes, maxHeapBytes, usedBytes, freeBytes, freeAtTopBytes }: the heap's size now and at
+     * most, the bytes malloc has handed out and holds free, and the free block at the top of the
+     * heap (available without growing it).
+     */
+    memory() {
+      return Module.memoryStats();
+    },
   });
 }

@@ -18,10 +18,12 @@ export const lengthOf = (array) => typedArrayLength.call(array);
 export function describe(value) {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${value.length}`;
+  if (value instanceof DataView || Object.prototype.toString.call(value) === '[object DataView]') return `a DataView of ${value.byteLength} bytes`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${lengthOf(value)}`;
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'function') return 'a function';
   return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
@@ -54,6 +56,7 @@ export function readTensor(value, name) {
   if (!isTypedArrayOf(value.data, 'Float32Array')) {
     throw new TypeError(`${name}.data: expected a Float32Array, got ${describe(value.data)}`);
   }
+  rejectDetached(value.data, `${name}.data`);
   return { data: value.data, shape: readShape(value.shape, `${name}.shape`) };
 }
 
@@ -74,7 +77,27 @@ export function readMask(value, name) {
       `${name}.data: expected a Uint8Array (boolean mask, 1 = masked out) or a Float32Array (additive mask), got ${describe(value.data)}`,
     );
   }
+  rejectDetached(value.data, `${name}.data`);
   return { data: value.data, shape: readShape(value.shape, `${name}.shape`), kind };
+}
+
+// A typed array over a transferred (detached) buffer reads as empty; say why.
+// Only an empty buffer can be detached, and slicing a detached one throws.
+function isDetached(buffer) {
+  if (buffer.byteLength !== 0 || typeof buffer.slice !== 'function') return false;
+  if (typeof buffer.detached === 'boolean') return buffer.detached;
+  try {
+    buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function rejectDetached(array, name) {
+  if (isDetached(array.buffer)) {
+    throw new TypeError(`${name}: expected a typed array with data, got one whose ArrayBuffer is detached (transferred or freed)`);
+  }
 }
 
 export function readBoolean(value, name, defaultValue) {

@@ -6,6 +6,7 @@
 // layer.createCache() for that layer's forward. It owns its memory until
 // dispose().
 import { describe, readNonNegativeInteger, throwIfError } from './arguments.mjs';
+import { forget, freeWhenDropped } from './weights.mjs';
 
 export class KVCache {
   #core;
@@ -22,6 +23,7 @@ export class KVCache {
     this.#core = core;
     this.#config = Object.freeze({ ...config });
     this.#address = core.address();
+    freeWhenDropped(this, core, 'KVCache');
   }
 
   /** { batchSize, numHeads, headDim, valueDim, maxLength } (numHeads = key/value heads). */
@@ -63,6 +65,7 @@ export class KVCache {
   /** Frees the cache's WebAssembly memory. Later use throws; a second dispose() does nothing. */
   dispose() {
     if (this.#core !== null) {
+      forget(this);
       this.#core.delete();
       this.#core = null;
     }

@@ -43,6 +43,29 @@ export function readStateDict(stateDict, options) {
 /** Used by the layer classes only (not part of the public API). */
 export const CORE = Symbol('mha-wasm core');
 
+// A backstop, not the way to free memory: an object dropped without
+// dispose() has its C++ side freed when the garbage collector gets to it
+// (which may be never), and the first time that happens a warning says so.
+let warnedAboutLeak = false;
+const dropped = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry(({ core, name }) => {
+    core.delete();
+    if (!warnedAboutLeak) {
+      warnedAboutLeak = true;
+      console.warn(`mha-wasm: a ${name} was garbage-collected without dispose(); its WebAssembly memory was freed then. Call dispose() when done with layers and caches.`);
+    }
+  })
+  : null;
+
+/** Frees `core` when `owner` is collected, unless forget(owner) came first. */
+export function freeWhenDropped(owner, core, name) {
+  dropped?.register(owner, { core, name }, owner);
+}
+
+export function forget(owner) {
+  dropped?.unregister(owner);
+}
+
 /**
  * Base of the classes that own one C++ object: dispose() frees it, and every
  * method first asks for it with this[CORE](method), which throws once disposed.
@@ -56,6 +79,7 @@ export class OwnedCore {
     this.#module = module;
     this.#core = core;
     this.#name = name;
+    freeWhenDropped(this, core, name);
   }
 
   get disposed() {
@@ -90,6 +114,7 @@ export class OwnedCore {
   /** Frees the WebAssembly memory of this object. Later calls throw; a second dispose() does nothing. */
   dispose() {
     if (this.#core !== null) {
+      forget(this);
       this.#core.delete();
       this.#core = null;
     }
