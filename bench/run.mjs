@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, relative } from 'node:path';
 import { MismatchError, runHarness } from './harness.mjs';
 import { layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
+import { compactNumberArrays, formatDecode, runDecodeSection } from './decode.mjs';
 import { formatDemoModel, MODEL_DIR, runDemoModel } from './demo_model.mjs';
 import { formatDemoPage, runDemoPage } from './demo_page.mjs';
 import { chromiumVersion, loadCheck, machineInfo } from './machine.mjs';
@@ -26,7 +27,8 @@ const USAGE = `usage: npm run bench -- [--browser] [--quick] [--filter <substrin
   --browser     run the JavaScript rows in headless Chromium (/usr/bin/chromium) instead of Node
   --quick       L in {16, 128, 512} and decode, weights only at L=16 and decode, slow rows capped at 0.5 s: a smoke test
   --filter S    only rows whose "<shape> <row name>" contains S (case-insensitive), e.g. "L=512", "ORT", "native";
-                a filter containing "demo" runs only the demo section (the demo model in Node, the demo page in Chromium)
+                a filter containing "demo" runs only the demo section (the demo model in Node, the demo page in Chromium);
+                one containing "decode" also runs the decoding section (KV-cache steps, in Node)
   --no-native   leave out the Google Benchmark rows
   --out FILE    where to write the JSON (default bench/results/latest[-browser][-quick][-partial].json)`;
 
@@ -181,8 +183,24 @@ async function runRows(args, spec, shapes, { onnxProblem, native }) {
 // name contains "demo", so such a filter runs the demo section alone.
 const demoWanted = (filter) => !filter || filter.toLowerCase().includes('demo');
 const mainWanted = (filter) => !filter || !filter.toLowerCase().includes('demo');
+// The decoding section (bench/decode.mjs, Node only) runs after the main rows and
+// the heap probe when there is no --filter or the filter contains "decode"
+// (which also selects the main table's "decode L=1 S=1024" rows).
+const decodeWanted = (filter) => !filter || filter.toLowerCase().includes('decode');
 
 const errorText = (error) => String(error && error.message ? error.message : error).split('\n')[0];
+
+/** The decoding section; a disagreeing row fails the bench, any other error is reported and the run goes on. */
+async function runDecode(args, onnxProblem) {
+  log(`decoding section${args.browser ? ' (in Node, also with --browser)' : ''}: bench/decode.mjs`);
+  try {
+    return await runDecodeSection(log, { quick: args.quick, onnxProblem });
+  } catch (error) {
+    if (error instanceof MismatchError) throw error;
+    log(`decoding section failed: ${error && error.stack ? error.stack : error}`);
+    return { error: errorText(error) };
+  }
+}
 
 async function runDemo() {
   const demo = {};
@@ -221,10 +239,11 @@ const rounded = (value) =>
       : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]))
         : value;
 
-/** Adds the demo section to a JSON file written by writeReport(), as its last key "demo". */
-function addDemoToReport(path, demo) {
+/** Adds a section ("decode", "demo") to a JSON file written by writeReport(), as its last key. */
+function addSectionToReport(path, key, section) {
   const text = readFileSync(path, 'utf8');
-  const json = text.replace(/\n}\n$/, `,\n "demo": ${JSON.stringify(rounded(demo), null, 1).replace(/\n/g, '\n ')}\n}\n`);
+  const body = compactNumberArrays(JSON.stringify(rounded(section), null, 1)).replace(/\n/g, '\n ');
+  const json = text.replace(/\n}\n$/, `,\n ${JSON.stringify(key)}: ${body}\n}\n`);
   JSON.parse(json); // never write a file that does not parse
   writeFileSync(path, json);
 }
@@ -281,6 +300,7 @@ async function main() {
     log(`mha-wasm heap probe: SDPA at L=${spec.heapProbe.queryLen}, no weights, fresh module instance`);
     heap = await heapProbe(spec.model, spec.heapProbe);
   }
+  const decode = decodeWanted(args.filter) ? await runDecode(args, prepared.onnxProblem) : null;
   const demo = demoWanted(args.filter) ? await runDemo() : null;
 
   const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
@@ -293,10 +313,13 @@ async function main() {
     totalSeconds: (performance.now() - startedAt) / 1000,
   };
   printReport(run);
+  if (!decode) console.log(`\ndecoding section: not run (--filter ${JSON.stringify(args.filter)} does not contain "decode")`);
+  else console.log(`\n${decode.error ? `decoding section: error: ${decode.error}` : formatDecode(decode)}`);
   printDemo(demo, args.filter);
   const path = outputPath(args);
   writeReport(path, run);
-  if (demo) addDemoToReport(path, demo);
+  if (decode) addSectionToReport(path, 'decode', decode);
+  if (demo) addSectionToReport(path, 'demo', demo);
   log(`wrote ${relative(ROOT, path)}`);
 }
 

@@ -55,15 +55,21 @@ export function ensureOnnxModels(embedDim, log) {
   return reason;
 }
 
-/** bench/simd_peak.wat -> bench/.cache/simd_peak.wasm with wabt's wat2wasm. */
-export function ensureSimdPeak(log) {
-  const source = join(BENCH, 'simd_peak.wat');
-  const target = join(CACHE, 'simd_peak.wasm');
+/** bench/<name>.wat -> bench/.cache/<name>.wasm with wabt's wat2wasm. */
+function ensureWat(log, name) {
+  const source = join(BENCH, `${name}.wat`);
+  const target = join(CACHE, `${name}.wasm`);
   if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return;
   mkdirSync(CACHE, { recursive: true });
-  log('compiling bench/simd_peak.wat with wat2wasm');
+  log(`compiling bench/${name}.wat with wat2wasm`);
   const r = run('wat2wasm', [source, '-o', target]);
   if (r.status !== 0) {
     throw new Error(`wat2wasm failed (${r.error ? r.error.message : r.stderr.trim()}); install Debian's wabt: apt-get install -y wabt`);
   }
 }
+
+/** The SIMD peak kernel (simd_peak.mjs). */
+export const ensureSimdPeak = (log) => ensureWat(log, 'simd_peak');
+
+/** The memory-read reference of the decoding section (decode.mjs). */
+export const ensureReadBandwidth = (log) => ensureWat(log, 'read_bandwidth');

@@ -28,6 +28,37 @@ computes the outputs a row needs):
                                 Softmax/MatMul/Transpose/Reshape/MatMul/Add), the
                                 weights stored as initializers.
 
+  decode_sdpa_{mha,attn23,ops}.onnx
+                                one decoding step with a key/value cache kept by
+                                ORT: the T new tokens' q/k/v plus past_key and
+                                past_value (B, H, P, D) in, Y plus present_key and
+                                present_value (B, H, P+T, D) out (ORT does the
+                                concatenation). mha: com.microsoft
+                                MultiHeadAttention, q/k/v (B, T, E), unidirectional;
+                                attn23: opset-23 Attention, Q/K/V (B, H, T, D),
+                                is_causal; ops: Concat + MatMul/Div/Softmax/MatMul
+                                on (B, H, T, D), no mask (T = 1 only: the one new
+                                query sees every key).
+  decode_layer_{mha,attn23,ops}.onnx
+                                the layer's decoding step: x (B, T, E) and
+                                past_key/past_value in; in-projection MatMul+Add,
+                                attention with past/present (the contrib op, opset-23
+                                Attention on 3-D inputs, or plain ops with Concat),
+                                output projection MatMul+Add; Y (B, T, E) and
+                                present_key/present_value (B, H, P+T, D) out.
+  decode_sdpa_attn23_nopast.onnx, decode_layer_attn23_nopresent.onnx
+                                the same step without past/present, for a caller
+                                that keeps the cache itself, in (B, S, E) rows:
+                                opset-23 Attention on 3-D Q (B, T, E) and all keys
+                                and values K/V (B, S, E); the layer graph takes the
+                                cached projected rows (B, P, E), concatenates the
+                                new token's, and also returns that token's k and v
+                                (B, T, E) for the caller to append. T = 1 only
+                                (no mask).
+  decode_kv_proj.onnx           x (B, S, E) -> the projected keys and values
+                                (B, H, S, D): the bench builds ORT's past_key /
+                                past_value from it (not timed).
+
 Causal graphs of the plain-op kind take an additive (L, S) mask input (0 or
 -inf); the harness builds it once per shape, outside the timed region.
 
@@ -193,6 +224,187 @@ def layer(causal, w):
         [value("Y", [1, "L", e]), value("P", [1, NUM_HEADS, "L", "S"])], initializer=init)
 
 
+# Decoding with a key/value cache (bench/decode.mjs). T new tokens, P cached
+# ones; ORT receives the cache as past_key/past_value (B, H, P, D), the layout
+# both attention ops require for it, and returns present_key/present_value
+# (B, H, P+T, D), which the caller feeds back as the next step's past.
+PAST_DIMS = [1, NUM_HEADS, "P", HEAD_DIM]
+PRESENT_DIMS = [1, NUM_HEADS, "P_plus_T", HEAD_DIM]
+
+
+def past_inputs():
+    return [value("past_key", PAST_DIMS), value("past_value", PAST_DIMS)]
+
+
+def present_outputs():
+    return [value("present_key", PRESENT_DIMS), value("present_value", PRESENT_DIMS)]
+
+
+def mha_past_node(q, k, v, y):
+    """MultiHeadAttention (com.microsoft) with past/present. Its inputs are
+    query, key, value, bias, key_padding_mask, attention_bias, past_key,
+    past_value: q/k/v (B, T, E) and past (B, H, P, D) (its helper rejects a 4-D
+    key together with past_key); outputs Y (B, T, E), present_key, present_value.
+    unidirectional masks bottom-right: new token i sees the P past ones and
+    new tokens 0..i."""
+    return helper.make_node(
+        "MultiHeadAttention", [q, k, v, "", "", "", "past_key", "past_value"],
+        [y, "present_key", "present_value"], domain="com.microsoft",
+        num_heads=NUM_HEADS, unidirectional=1)
+
+
+def attn23_past_node(q, k, v, y, three_d):
+    """Opset-23 Attention with past/present: inputs Q, K, V, attn_mask,
+    past_key, past_value; outputs Y, present_key, present_value. Q/K/V are
+    (B, H, T, D), or (B, T, E) with q_num_heads/kv_num_heads set; the past is
+    (B, H, P, D) either way. ORT's is_causal offsets the diagonal by P (and
+    skips the mask for T = 1 with a past)."""
+    attributes = {"is_causal": 1}
+    if three_d:
+        attributes.update(q_num_heads=NUM_HEADS, kv_num_heads=NUM_HEADS)
+    return helper.make_node(
+        "Attention", [q, k, v, "", "past_key", "past_value"],
+        [y, "present_key", "present_value"], **attributes)
+
+
+def concat_attention_nodes(q, k, v, y, prefix):
+    """Plain ops on (B, H, T, D): present = Concat(past, new) on the sequence
+    axis, then MatMul/Div/Softmax/MatMul. No mask: valid for T = 1 only."""
+    p = prefix
+    return [
+        helper.make_node("Concat", ["past_key", k], ["present_key"], axis=2),
+        helper.make_node("Concat", ["past_value", v], ["present_value"], axis=2),
+        helper.make_node("Transpose", ["present_key"], [p + "Kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", [q, p + "Kt"], [p + "scores"]),
+        helper.make_node("Div", [p + "scores", "sqrt_d"], [p + "scaled"]),
+        helper.make_node("Softmax", [p + "scaled"], [p + "P"], axis=-1),
+        helper.make_node("MatMul", [p + "P", "present_value"], [y]),
+    ]
+
+
+def decode_sdpa_mha():
+    return helper.make_graph(
+        [mha_past_node("query", "key", "value", "Y")], "decode_sdpa_mha",
+        [value("query", [1, "T", EMBED_DIM]), value("key", [1, "T", EMBED_DIM]),
+         value("value", [1, "T", EMBED_DIM])] + past_inputs(),
+        [value("Y", [1, "T", EMBED_DIM])] + present_outputs())
+
+
+def decode_sdpa_attn23():
+    heads = [1, NUM_HEADS, "T", HEAD_DIM]
+    return helper.make_graph(
+        [attn23_past_node("Q", "K", "V", "Y", three_d=False)], "decode_sdpa_attn23",
+        [value("Q", heads), value("K", heads), value("V", heads)] + past_inputs(),
+        [value("Y", heads)] + present_outputs())
+
+
+def decode_sdpa_ops():
+    heads = [1, NUM_HEADS, "T", HEAD_DIM]
+    return helper.make_graph(
+        concat_attention_nodes("Q", "K", "V", "Y", "attn_"), "decode_sdpa_ops",
+        [value("Q", heads), value("K", heads), value("V", heads)] + past_inputs(),
+        [value("Y", heads)] + present_outputs(), initializer=[sqrt_d()])
+
+
+def projection(name, source, w, b, init):
+    """source (B, T, E) x W^T + b, with W^T stored as an initializer (as layer() does)."""
+    init.append(numpy_helper.from_array(np.ascontiguousarray(w.T), f"W{name}_t"))
+    init.append(numpy_helper.from_array(b.copy(), f"b{name}"))
+    return [helper.make_node("MatMul", [source, f"W{name}_t"], [f"{name}_mm"]),
+            helper.make_node("Add", [f"{name}_mm", f"b{name}"], [f"{name}_proj"])], f"{name}_proj"
+
+
+def to_heads(name, source, nodes):
+    """(B, T, E) -> (B, H, T, D)."""
+    nodes += [helper.make_node("Reshape", [source, "split_heads"], [f"{name}_bshd"]),
+              helper.make_node("Transpose", [f"{name}_bshd"], [f"{name}_heads"], perm=[0, 2, 1, 3])]
+    return f"{name}_heads"
+
+
+def decode_layer(w, kind):
+    """nn.MultiheadAttention's decoding step on x (B, T, E) with past/present."""
+    e = EMBED_DIM
+    in_w, in_b = w["in_proj_weight"], w["in_proj_bias"]
+    init = [numpy_helper.from_array(np.array([0, -1, NUM_HEADS, HEAD_DIM], dtype=np.int64), "split_heads"),
+            numpy_helper.from_array(np.array([0, -1, e], dtype=np.int64), "merge_heads")]
+    nodes, proj = [], {}
+    for i, name in enumerate("qkv"):
+        more, proj[name] = projection(name, "x", in_w[i * e:(i + 1) * e], in_b[i * e:(i + 1) * e], init)
+        nodes += more
+    if kind == "mha":
+        nodes.append(mha_past_node(proj["q"], proj["k"], proj["v"], "attn"))
+    elif kind == "attn23":
+        nodes.append(attn23_past_node(proj["q"], proj["k"], proj["v"], "attn", three_d=True))
+    else:
+        init.append(sqrt_d())
+        heads = {name: to_heads(name, proj[name], nodes) for name in "qkv"}
+        nodes += concat_attention_nodes(heads["q"], heads["k"], heads["v"], "attn_heads", "attn_")
+        nodes += [helper.make_node("Transpose", ["attn_heads"], ["attn_bshd"], perm=[0, 2, 1, 3]),
+                  helper.make_node("Reshape", ["attn_bshd", "merge_heads"], ["attn"])]
+    more, _ = projection("o", "attn", w["out_proj.weight"], w["out_proj.bias"], init)
+    nodes += more
+    nodes.append(helper.make_node("Identity", ["o_proj"], ["Y"]))
+    return helper.make_graph(
+        nodes, f"decode_layer_{kind}", [value("x", [1, "T", e])] + past_inputs(),
+        [value("Y", [1, "T", e])] + present_outputs(), initializer=init)
+
+
+def attn23_rows_node(q, k, v, y):
+    """Opset-23 Attention on 3-D (B, T, E) query and (B, S, E) keys/values, no
+    past and no mask: the one new query sees every key (T = 1)."""
+    return helper.make_node("Attention", [q, k, v], [y], q_num_heads=NUM_HEADS, kv_num_heads=NUM_HEADS)
+
+
+def decode_sdpa_attn23_nopast():
+    return helper.make_graph(
+        [attn23_rows_node("Q", "K", "V", "Y")], "decode_sdpa_attn23_nopast",
+        [value("Q", [1, "T", EMBED_DIM]), value("K", [1, "S", EMBED_DIM]), value("V", [1, "S", EMBED_DIM])],
+        [value("Y", [1, "T", EMBED_DIM])])
+
+
+def decode_layer_nopresent(w):
+    """The layer step with the cache kept by the caller as projected rows
+    past_key_rows/past_value_rows (B, P, E): Concat with the new token's k/v,
+    attention, output projection; Y and the new token's k/v (B, T, E) out."""
+    e = EMBED_DIM
+    in_w, in_b = w["in_proj_weight"], w["in_proj_bias"]
+    init, nodes, proj = [], [], {}
+    for i, name in enumerate("qkv"):
+        more, proj[name] = projection(name, "x", in_w[i * e:(i + 1) * e], in_b[i * e:(i + 1) * e], init)
+        nodes += more
+    nodes += [
+        helper.make_node("Concat", ["past_key_rows", proj["k"]], ["keys"], axis=1),
+        helper.make_node("Concat", ["past_value_rows", proj["v"]], ["values"], axis=1),
+        attn23_rows_node(proj["q"], "keys", "values", "attn"),
+    ]
+    more, _ = projection("o", "attn", w["out_proj.weight"], w["out_proj.bias"], init)
+    nodes += more
+    nodes += [helper.make_node("Identity", ["o_proj"], ["Y"]),
+              helper.make_node("Identity", [proj["k"]], ["new_key"]),
+              helper.make_node("Identity", [proj["v"]], ["new_value"])]
+    rows = [1, "P", e]
+    return helper.make_graph(
+        nodes, "decode_layer_nopresent",
+        [value("x", [1, "T", e]), value("past_key_rows", rows), value("past_value_rows", rows)],
+        [value("Y", [1, "T", e]), value("new_key", [1, "T", e]), value("new_value", [1, "T", e])], initializer=init)
+
+
+def decode_kv_proj(w):
+    """x (B, S, E) -> K, V (B, H, S, D): the layer's projected keys and values."""
+    e = EMBED_DIM
+    in_w, in_b = w["in_proj_weight"], w["in_proj_bias"]
+    init = [numpy_helper.from_array(np.array([0, -1, NUM_HEADS, HEAD_DIM], dtype=np.int64), "split_heads")]
+    nodes = []
+    for i, name in ((1, "k"), (2, "v")):
+        more, proj = projection(name, "x", in_w[i * e:(i + 1) * e], in_b[i * e:(i + 1) * e], init)
+        nodes += more
+        nodes += [helper.make_node("Reshape", [proj, "split_heads"], [f"{name}_bshd"]),
+                  helper.make_node("Transpose", [f"{name}_bshd"], [name.upper()], perm=[0, 2, 1, 3])]
+    heads = [1, NUM_HEADS, "S", HEAD_DIM]
+    return helper.make_graph(nodes, "decode_kv_proj", [value("x", [1, "S", e])],
+                             [value("K", heads), value("V", heads)], initializer=init)
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -218,6 +430,20 @@ def main():
         for name, graph, opset, domains in jobs:
             save(graph, os.path.join(args.out, name), opset, domains)
             files.append(name)
+    jobs = [
+        ("decode_sdpa_mha.onnx", decode_sdpa_mha(), PLAIN_OPSET, ["com.microsoft"]),
+        ("decode_sdpa_attn23.onnx", decode_sdpa_attn23(), ATTENTION_OPSET, []),
+        ("decode_sdpa_ops.onnx", decode_sdpa_ops(), PLAIN_OPSET, []),
+        ("decode_layer_mha.onnx", decode_layer(weights, "mha"), PLAIN_OPSET, ["com.microsoft"]),
+        ("decode_layer_attn23.onnx", decode_layer(weights, "attn23"), ATTENTION_OPSET, []),
+        ("decode_layer_ops.onnx", decode_layer(weights, "ops"), PLAIN_OPSET, []),
+        ("decode_sdpa_attn23_nopast.onnx", decode_sdpa_attn23_nopast(), ATTENTION_OPSET, []),
+        ("decode_layer_attn23_nopresent.onnx", decode_layer_nopresent(weights), ATTENTION_OPSET, []),
+        ("decode_kv_proj.onnx", decode_kv_proj(weights), PLAIN_OPSET, []),
+    ]
+    for name, graph, opset, domains in jobs:
+        save(graph, os.path.join(args.out, name), opset, domains)
+        files.append(name)
     # The bench regenerates the files when the weights or this script change.
     manifest = {
         "weights_sha256": sha256(args.weights),
