@@ -81,6 +81,8 @@ struct call_record
     // Written by plan and run.
     std::uint32_t steps;
     std::uint32_t has_weights;
+    // Bytes the call reserved (its workspace).
+    double workspace_bytes;
     record_shape output_shape;
     record_shape weights_shape;
     record_range input_ranges[call_input_count];

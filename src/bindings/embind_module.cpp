@@ -107,6 +107,7 @@ int report(mailbox& box, const mha::status& status, const mha::call_plan& plan)
     call_record& r = box.record;
     r.steps = static_cast<std::uint32_t>(plan.steps);
     r.has_weights = plan.weights_shape.empty() ? 0 : 1;
+    r.workspace_bytes = static_cast<double>(plan.workspace_bytes);
     write_shape(r.output_shape, plan.output_shape);
     write_shape(r.weights_shape, plan.weights_shape);
     write_ranges(r, plan);
@@ -416,6 +417,7 @@ val call_record_layout()
     layout.set("inputCount", static_cast<double>(mha::call_input_count));
     layout.set("steps", offset(&r.steps, &r));
     layout.set("hasWeights", offset(&r.has_weights, &r));
+    layout.set("workspaceBytes", offset(&r.workspace_bytes, &r));
     layout.set("outputShape", offset(&r.output_shape, &r));
     layout.set("weightsShape", offset(&r.weights_shape, &r));
     layout.set("shapeDims", offset(&r.output_shape.dims, &r.output_shape));

@@ -30,6 +30,7 @@ export function createApi(Module) {
     plan: (address) => attentionCore.plan(address),
     stage: (address, step) => attentionCore.stage(address, step),
     run: (step) => attentionCore.run(step),
+    release: () => attentionCore.release(),
   };
 
   function scaledDotProductAttention(query, key, value, options) {
@@ -91,7 +92,7 @@ export function createApi(Module) {
   }
 
   const rotaryCore = new Module.RotaryCore();
-  const rotaryCalls = { plan: (address) => rotaryCore.plan(address), run: () => rotaryCore.run() };
+  const rotaryCalls = { plan: (address) => rotaryCore.plan(address), run: () => rotaryCore.run(), release: () => {} };
   /** x (B, H, L, D) rotated at positions positionOffset + l; a new tensor (x is untouched). */
   function applyRotaryEmbedding(x, options) {
     const rotary = readRotary(options ?? {});

@@ -15,6 +15,10 @@
 import { lengthOf } from './arguments.mjs';
 
 const ERROR_CLASSES = [Error, TypeError, RangeError, Error];
+// A call whose workspace exceeded this gives it back once its results are
+// copied out, so one large call does not keep its memory reserved for the
+// object's lifetime (the next call reserves again).
+export const RELEASE_ABOVE_BYTES = 64 * 2 ** 20;
 const INPUT_KINDS = { float32: 1, boolean: 2, additive: 3 };
 const ALIGNMENTS = { 'top-left': 1, 'bottom-right': 2 };
 
@@ -97,9 +101,9 @@ export function createCaller(Module) {
    * flags: { isCausal, causalAlignment, needWeights, averageAttnWeights, scale, cache (address),
    *          rotary, alibi, window, softcap (web/lib/positional.mjs) };
    * out: { output?, weights? } (already type-checked). plan(address) -> error code;
-   * stage(address, step) points the record at a later step; run(step).
+   * stage(address, step) points the record at a later step; run(step); release() frees the workspace.
    */
-  function call(context, { plan, stage, run }, inputs, flags, out) {
+  function call(context, { plan, stage, run, release }, inputs, flags, out) {
     writeInputs(inputs, flags, out);
     const code = plan(address);
     if (code !== 0) throw new ERROR_CLASSES[code](`${context}: ${mailbox.message()}`);
@@ -116,6 +120,7 @@ export function createCaller(Module) {
       copyResult(0, output);
     }
     if (hasWeights) copyResult(1, weights);
+    if (Module.HEAPF64[(record + L.workspaceBytes) >> 3] > RELEASE_ABOVE_BYTES) release();
     return { output: { data: output, shape: outputShape }, weights: hasWeights ? { data: weights, shape: weightsShape } : null };
   }
 

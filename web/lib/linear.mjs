@@ -31,7 +31,7 @@ export class Linear extends OwnedCore {
     super(module, core, 'Linear');
     this.#caller = caller;
     this.#config = Object.freeze({ ...config });
-    this.#calls = { plan: (address) => core.plan(address), run: () => core.run() };
+    this.#calls = { plan: (address) => core.plan(address), run: () => core.run(), release: () => core.releaseCallMemory() };
   }
 
   get config() {

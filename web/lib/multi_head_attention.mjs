@@ -44,7 +44,7 @@ export class MultiHeadAttention extends OwnedCore {
     super(module, core, 'MultiHeadAttention');
     this.#caller = caller;
     this.#config = Object.freeze({ ...config });
-    this.#calls = { plan: (address) => core.plan(address), run: () => core.run() };
+    this.#calls = { plan: (address) => core.plan(address), run: () => core.run(), release: () => core.releaseCallMemory() };
   }
 
   get config() {

@@ -53,7 +53,7 @@ export class SelfAttention extends OwnedCore {
     this.#caller = caller;
     const headDim = config.headDim || config.embedDim / config.numHeads;
     this.#config = Object.freeze({ ...config, headDim });
-    this.#calls = { plan: (address) => core.plan(address), run: () => core.run() };
+    this.#calls = { plan: (address) => core.plan(address), run: () => core.run(), release: () => core.releaseCallMemory() };
   }
 
   /** The options the layer was created with, defaults filled in. */
