@@ -11,5 +11,6 @@ if [ ! -f build/wasm/CMakeCache.txt ]; then
   # Node 20 rejects emcmake's default emulator flag --experimental-wasm-threads.
   emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/node >/dev/null
 fi
+[ -d node_modules ] || npm ci --no-audit --no-fund   # esbuild bundles the CommonJS entry
 cmake --build build/wasm -j2
 node scripts/assemble_dist.mjs build/wasm
