@@ -6,7 +6,13 @@
 // is fetched. wasmURL, locateFile or wasmBinary override that. The .wasm is
 // fetched and compiled here, not by the Emscripten glue, so a 404 or an HTML
 // page served in its place rejects init() with the URL and the HTTP status.
+//
+// The threads loader is imported statically, not with import(): a dynamic
+// import makes a code-splitting build, which Vite 5 and 7 refuse for Workers
+// (their default worker format is iife), so an application's own Worker
+// could not use mha-wasm without configuration.
 import createMhaModule from './mha.mjs';
+import { instantiateThreads } from './browser_threads.mjs';
 import { createInit } from './load_module.mjs';
 import { compileWasm, instantiateWith, locate, moduleRelative } from './wasm_files.mjs';
 
@@ -20,10 +26,7 @@ function threadsUnavailable() {
 }
 
 async function instantiate(options) {
-  if (options.threads > 1) {
-    const { instantiateThreads } = await import('./browser_threads.mjs');
-    return instantiateThreads(options);
-  }
+  if (options.threads > 1) return instantiateThreads(options);
   const url =
     options.wasmBinary === undefined
       ? locate('mha.wasm', options.wasmURL, options.locateFile, () => moduleRelative('mha.wasm', () => new URL('./mha.wasm', import.meta.url)))

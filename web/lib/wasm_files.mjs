@@ -95,14 +95,23 @@ async function compile(bytes, where) {
  * A compiled WebAssembly.Module from the caller's bytes, or fetched from `url`
  * (streaming compilation when it is served as application/wasm).
  */
+// The URL a relative one stands for on this page, for messages.
+function absolute(url) {
+  try {
+    return new URL(url, globalThis.location?.href).href;
+  } catch {
+    return String(url);
+  }
+}
+
 export async function compileWasm({ wasmBinary, url }) {
   if (wasmBinary !== undefined) {
     const bytes = ArrayBuffer.isView(wasmBinary) ? new Uint8Array(wasmBinary.buffer, wasmBinary.byteOffset, wasmBinary.byteLength) : new Uint8Array(wasmBinary);
     checkWasmBytes(bytes, 'wasmBinary');
     return compile(bytes, 'wasmBinary');
   }
-  const where = String(url);
-  const response = await fetchChecked(url);
+  const where = absolute(hrefOf(url));
+  const response = await fetchChecked(where);
   const type = contentType(response);
   if (type.split(';')[0].trim().toLowerCase() === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
     try {
