@@ -1,7 +1,7 @@
 // The published artefact, as a user gets it: `npm pack`, install the tarball
 // into an empty folder, then `import` and `require` it from plain Node.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,19 @@ test('require(\'mha-wasm\') works inside Jest without --experimental-vm-modules'
   expect(run.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
   expect(run.status).toBe(0);
 }, 60000);
+
+test('the README\'s install example runs as written, imported and required', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const afterInstall = readme.slice(readme.indexOf('npm install mha-wasm'));
+  const example = afterInstall.match(/```js\n([\s\S]*?)```/)[1];
+  writeFileSync(join(folder, 'readme.mjs'), example);
+  const expected = '[ 1, 3, 8 ] [ 1, 3, 3 ]\n';
+  expect(execFileSync(process.execPath, ['readme.mjs'], { cwd: folder, encoding: 'utf8' })).toBe(expected);
+  // The CommonJS form its first line mentions, in an async function (no top-level await in CommonJS).
+  const required = example.replace("import { init } from 'mha-wasm';", "const { init } = require('mha-wasm');");
+  writeFileSync(join(folder, 'readme.cjs'), required.replace(/^(const mha = await init\(\);.*)$/m, '(async () => {\n$1') + '})();\n');
+  expect(execFileSync(process.execPath, ['readme.cjs'], { cwd: folder, encoding: 'utf8' })).toBe(expected);
+});
 
 test('ESM import and CommonJS require of the installed package give the same result', () => {
   const esm = run('esm.mjs');
