@@ -187,4 +187,13 @@ describe.each(BROWSERS)('the package in %s', (browserName) => {
     });
     expect(retry).toBe(2);
   }, 60000);
+
+  test('a pool worker that loads but never reports in rejects init after the 10 s limit instead of hanging', async () => {
+    // A valid module that is not a pool worker: it loads, then ignores every message.
+    const result = await initOn(page, '/site/', { threads: 2, workerURL: '/dist/wasm_files.mjs' });
+    expect(result.ok).toBe(false);
+    expect(result.message).toMatch(/thread pool's workers \(\/dist\/wasm_files\.mjs\) did not start within 10 s/);
+    expect(result.ms).toBeGreaterThan(9000);
+    expect(result.ms).toBeLessThan(15000);
+  }, 60000);
 });
