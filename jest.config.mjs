@@ -4,7 +4,7 @@
 export default {
   testEnvironment: 'node',
   transform: {},
-  testMatch: ['<rootDir>/tests/js/**/*.test.mjs', '<rootDir>/tests/browser/**/*.test.mjs'],
+  testMatch: ['<rootDir>/tests/js/**/*.test.mjs', '<rootDir>/tests/browser/**/*.test.mjs', '<rootDir>/tests/package/**/*.test.mjs'],
   moduleFileExtensions: ['mjs', 'cjs', 'js', 'json'],
   testTimeout: 60000,
 };

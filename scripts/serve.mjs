@@ -8,7 +8,7 @@
 // .wasm by streaming only when it is served as application/wasm.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,8 +26,8 @@ const MIME = {
   '.md': 'text/plain; charset=utf-8',
 };
 
-function resolve(urlPath) {
-  for (const [prefix, folder] of Object.entries(MOUNTS)) {
+function resolve(urlPath, mounts) {
+  for (const [prefix, folder] of Object.entries(mounts)) {
     if (!urlPath.startsWith(prefix)) continue;
     let relative = decodeURIComponent(urlPath.slice(prefix.length));
     if (relative === '' || relative.endsWith('/')) relative += 'index.html';
@@ -39,21 +39,24 @@ function resolve(urlPath) {
   return null;
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
+// mounts: URL prefix -> folder (the tests serve their own folders too);
+// isolated: false leaves out COOP/COEP (a page that cannot use threads).
+export function startServer({ port = 8080, host = '127.0.0.1', mounts: given = MOUNTS, isolated = true } = {}) {
+  // Absolute, without a trailing slash, as resolve() compares them.
+  const mounts = given === MOUNTS ? MOUNTS : Object.fromEntries(Object.entries(given).map(([prefix, folder]) => [prefix, resolvePath(folder)]));
   const server = createServer((request, response) => {
     const headers = {
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
+      ...(isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}),
       'Cache-Control': 'no-cache',
     };
     const path = new URL(request.url, 'http://localhost').pathname;
-    if (path === '/' || path === '/demo') {
+    if (mounts === MOUNTS && (path === '/' || path === '/demo')) {
       response.writeHead(302, { ...headers, Location: '/demo/' }).end();
       return;
     }
     let file;
     try {
-      file = resolve(path);
+      file = resolve(path, mounts);
     } catch {
       file = null; // malformed %-encoding
     }

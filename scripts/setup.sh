@@ -7,7 +7,8 @@
 #   wabt            wasm-objdump (the "SIMD is really shipped" test)
 #   nodejs, npm     only if absent (the machines ship Node 20)
 #   chromium        only with --browser: the end-to-end and browser tests
-#                   (driven by playwright-core, which downloads no browser)
+#   firefox-esr     (driven by playwright-core and puppeteer-core, which
+#                   download no browser)
 set -euo pipefail
 
 missing=()
@@ -21,6 +22,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${1:-}" = "--browser" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

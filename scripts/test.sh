@@ -2,14 +2,17 @@
 # Runs every test suite and ends with one line "N passed, M failed" that
 # totals them all (CI reads that line; Jest's own summary is not recognised).
 #   1. native GoogleTest suite (ctest): kernels for every compiled arch, layer vs reference
-#   2. the public TypeScript types (tsc --noEmit)
-#   3. Jest against the built package (dist/): PyTorch parity, masks, errors, memory, SIMD, packaging
+#   2. the public TypeScript types (tsc --noEmit, TypeScript 5.9 and 7)
+#   3. Jest against the built package (dist/): PyTorch parity, masks, errors, memory, SIMD, packaging,
+#      Chromium and Firefox (fixtures, threads, loading failures, the demo), the npm pack tarball in
+#      bundler projects (Vite 5/7/8, webpack, esbuild, Rollup) and TypeScript consumers, arethetypeswrong
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
 
 bash scripts/setup.sh --browser || exit 1
-if [ ! -d node_modules ]; then
+# Also when package-lock.json changed since the last install (new devDependencies).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
 
@@ -34,8 +37,11 @@ if ! bash scripts/build.sh; then
   exit 1
 fi
 
-echo "== TypeScript declarations (tsc --noEmit tests/types/usage.ts)"
-if npx --no-install tsc -p tests/types/tsconfig.json; then add 1 0; else add 0 1; fi
+# By path: the typescript54/typescript7 aliases also install a bin named tsc.
+for ts in typescript typescript7; do
+  echo "== TypeScript declarations ($ts: tsc --noEmit tests/types/usage.ts)"
+  if node "node_modules/$ts/bin/tsc" -p tests/types/tsconfig.json; then add 1 0; else add 0 1; fi
+done
 
 echo "== JavaScript tests (Jest)"
 NODE_OPTIONS=--experimental-vm-modules npx --no-install jest --json --outputFile=test-results/jest.json "$@"

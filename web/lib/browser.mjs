@@ -1,8 +1,20 @@
-// Browser, worker and bundler entry. The glue finds mha.wasm next to itself
-// (new URL('mha.wasm', import.meta.url)), which bundlers such as Vite follow;
-// wasmURL or wasmBinary override that for hosts that serve it elsewhere.
+// Browser, worker and bundler entry.
+//
+// Every file is found relative to this module: `new URL('./mha.wasm',
+// import.meta.url)`, written literally so that bundlers (Vite, webpack) emit
+// the file and rewrite the URL; without a bundler, the .wasm next to this file
+// is fetched. wasmURL, locateFile or wasmBinary override that. The .wasm is
+// fetched and compiled here, not by the Emscripten glue, so a 404 or an HTML
+// page served in its place rejects init() with the URL and the HTTP status.
+//
+// The threads loader is imported statically, not with import(): a dynamic
+// import makes a code-splitting build, which Vite 5 and 7 refuse for Workers
+// (their default worker format is iife), so an application's own Worker
+// could not use mha-wasm without configuration.
 import createMhaModule from './mha.mjs';
+import { instantiateThreads } from './browser_threads.mjs';
 import { createInit } from './load_module.mjs';
+import { compileWasm, instantiateWith, locate, moduleRelative } from './wasm_files.mjs';
 
 // Threads need SharedArrayBuffer, which browsers give only to cross-origin
 // isolated pages (served with COOP: same-origin and COEP: require-corp).
@@ -13,12 +25,16 @@ function threadsUnavailable() {
   return null;
 }
 
-async function instantiate({ wasmBinary, wasmURL, threads }) {
-  const create = threads > 1 ? (await import('./mha-mt.mjs')).default : createMhaModule;
-  const options = threads > 1 ? { mhaPoolSize: threads - 1 } : {};
-  if (wasmBinary !== undefined) return create({ ...options, wasmBinary });
-  if (wasmURL !== undefined) return create({ ...options, locateFile: (file) => (file.endsWith('.wasm') ? String(wasmURL) : file) });
-  return create(options);
+async function instantiate(options) {
+  if (options.threads > 1) return instantiateThreads(options);
+  const url =
+    options.wasmBinary === undefined
+      ? locate('mha.wasm', options.wasmURL, options.locateFile, () => moduleRelative('mha.wasm', () => new URL('./mha.wasm', import.meta.url)))
+      : undefined;
+  const module = await compileWasm({ wasmBinary: options.wasmBinary, url });
+  return new Promise((resolve, reject) => {
+    createMhaModule({ instantiateWasm: instantiateWith(module, reject) }).then(resolve, reject);
+  });
 }
 
 export const init = createInit(instantiate, threadsUnavailable);

@@ -13,6 +13,22 @@ export interface Tensor {
 }
 
 /**
+ * A Float32Array on a plain (not shared) ArrayBuffer, as every fresh result
+ * is: it can go into a `Blob`, `postMessage` transfer lists and the like.
+ * (With TypeScript before 5.7, where typed arrays take no type argument, the
+ * package's types say plain `Float32Array` instead.)
+ */
+export type FreshFloat32Array = Float32Array<ArrayBuffer>;
+
+/** A result tensor: `data` is a fresh array, or the caller's array from `out`. */
+export interface ResultTensor<TData extends Float32Array = FreshFloat32Array> extends Tensor {
+  data: TData;
+}
+
+/** The `data` of a result: the array given for it in `out`, else a fresh one. */
+export type ResultData<TOut> = TOut extends Float32Array ? TOut : FreshFloat32Array;
+
+/**
  * A mask. `Uint8Array` data is boolean with PyTorch's polarity: 1 (true) means
  * "masked out". `Float32Array` data is additive: it is added to the scaled
  * scores (use `-Infinity` to mask out).
@@ -22,11 +38,17 @@ export interface Mask {
   shape: number[];
 }
 
-export interface AttentionResult {
+/**
+ * What `forward` and `scaledDotProductAttention` return. `TOut` is the `out`
+ * option's type (the result arrays are those arrays when given);
+ * `TWeights` is whether weights were requested: `true`, `false`, or `boolean`
+ * when that is known only at run time.
+ */
+export interface AttentionResult<TOut extends ResultArrays = {}, TWeights extends boolean = boolean> {
   /** The attention output. */
-  output: Tensor;
+  output: ResultTensor<ResultData<TOut['output']>>;
   /** Attention probabilities, or `null` when weights were not requested. */
-  weights: Tensor | null;
+  weights: TWeights extends true ? ResultTensor<ResultData<TOut['weights']>> : null;
 }
 
 export interface Capabilities {
@@ -43,6 +65,12 @@ export interface Capabilities {
   simdArchitecture: string;
 }
 
+/** A URL: a string, or an object with a string `href` such as a `URL`. */
+export type URLLike = string | { readonly href: string };
+
+/** The files the package loads at run time, as named to {@link InitOptions.locateFile}. */
+export type PackageFile = 'mha.wasm' | 'mha-mt.wasm' | 'mha-mt.worker.mjs';
+
 export interface InitOptions {
   /**
    * The bytes of `mha.wasm` (or of `mha-mt.wasm` when `threads` > 1), when
@@ -50,11 +78,27 @@ export interface InitOptions {
    */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
-   * Where `mha.wasm` (or `mha-mt.wasm` when `threads` > 1) is served (browser)
-   * or stored (Node: a path or `file:` URL).
+   * Where `mha.wasm` (or `mha-mt.wasm` when `threads` > 1) is served (browser;
+   * a relative URL is relative to the page) or stored (Node: a path, a `file:`
+   * URL or an http(s) URL). A failed fetch rejects `init` with the URL and the
+   * HTTP status.
+   * @defaultValue the file next to the package's JavaScript (bundlers that
+   * follow `new URL('./mha.wasm', import.meta.url)` put it where they emit it)
+   */
+  wasmURL?: URLLike;
+  /**
+   * Browsers, with `threads` > 1: where the thread pool's worker script
+   * `mha-mt.worker.mjs` is served. It is started as a module worker and
+   * imports `./mha-mt.mjs` next to itself. A worker that fails to start
+   * rejects `init` (within 10 s at most). Node ignores it.
    * @defaultValue the file next to the package's JavaScript
    */
-  wasmURL?: string | URL;
+  workerURL?: URLLike;
+  /**
+   * Where each file is, by name; used for the files `wasmURL` and `workerURL`
+   * do not give.
+   */
+  locateFile?: (fileName: PackageFile) => URLLike;
   /**
    * Threads per call, 1 to 8. Above 1, the threads build (`mha-mt.wasm`,
    * Web Workers or worker_threads sharing one memory) is loaded. Browsers
@@ -125,7 +169,7 @@ export interface PositionalOptions {
   softcap?: number;
 }
 
-export interface ScaledDotProductAttentionOptions extends PositionalOptions {
+export interface ScaledDotProductAttentionOptions<TOut extends ResultArrays = ResultArrays> extends PositionalOptions {
   /**
    * Mask broadcastable to (B, H, Lq, Lk): rank 1–4, each dimension 1 or full.
    * With a `cache`, Lk is the cache's length after the append. Key and value
@@ -155,7 +199,7 @@ export interface ScaledDotProductAttentionOptions extends PositionalOptions {
   /** Also return the (B, H, Lq, Lk) attention probabilities. @defaultValue false */
   needWeights?: boolean;
   /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
-  out?: ResultArrays;
+  out?: TOut;
 }
 
 /**
@@ -191,7 +235,7 @@ export interface MultiHeadAttentionOptions {
   dropout?: number;
 }
 
-export interface ForwardOptions {
+export interface ForwardOptions<TOut extends ResultArrays = ResultArrays> {
   /**
    * (N, S) or (S) for unbatched input; true / non-zero = that key is padding.
    * With a `cache`, S is the cache's length after the append.
@@ -226,7 +270,7 @@ export interface ForwardOptions {
    */
   cache?: KVCache;
   /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
-  out?: ResultArrays;
+  out?: TOut;
 }
 
 export interface SelfAttentionOptions extends PositionalOptions {
@@ -246,7 +290,7 @@ export interface SelfAttentionOptions extends PositionalOptions {
   scale?: number;
 }
 
-export interface SelfAttentionForwardOptions {
+export interface SelfAttentionForwardOptions<TOut extends ResultArrays = ResultArrays> {
   /** A cache from this layer's {@link SelfAttention.createCache}; x then holds the new tokens. */
   cache?: KVCache;
   /** (L, S) or (N·H, L, S); S is the cache's length after the append with a cache. */
@@ -261,7 +305,8 @@ export interface SelfAttentionForwardOptions {
   needWeights?: boolean;
   /** Weights (N, L, S) averaged over the H query heads, or (N, H, L, S). @defaultValue true */
   averageAttnWeights?: boolean;
-  out?: ResultArrays;
+  /** Arrays to write the results into instead of new ones; see {@link ResultArrays}. */
+  out?: TOut;
 }
 
 /**
@@ -272,7 +317,7 @@ export interface SelfAttentionForwardOptions {
  * RoPE rotates q and k; query head h attends with kv head h / (H / Hkv); the
  * heads are concatenated and projected by `o_proj`.
  */
-export declare class SelfAttention {
+declare class SelfAttention {
   private constructor();
   readonly config: Readonly<Required<Omit<SelfAttentionOptions, 'scale' | 'rotary' | 'alibi'>>> & Pick<SelfAttentionOptions, 'scale' | 'rotary' | 'alibi'>;
   readonly disposed: boolean;
@@ -280,8 +325,10 @@ export declare class SelfAttention {
   loadWeights(stateDict: StateDict, options?: LoadWeightsOptions): this;
   /** A cache of numKVHeads heads of headDim for this layer. */
   createCache(options: LayerCacheOptions): KVCache;
-  /** x (N, L, E) or (L, E) → output like x. */
-  forward(x: Tensor, options?: SelfAttentionForwardOptions): AttentionResult;
+  /** x (N, L, E) or (L, E) → output like x; weights only with `needWeights: true`. */
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options: SelfAttentionForwardOptions<TOut> & { needWeights: true }): AttentionResult<TOut, true>;
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options?: SelfAttentionForwardOptions<TOut> & { needWeights?: false }): AttentionResult<TOut, false>;
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options?: SelfAttentionForwardOptions<TOut>): AttentionResult<TOut>;
   dispose(): void;
 }
 
@@ -297,7 +344,7 @@ export interface LinearOptions {
  * library's packed matrix multiply and thread pool. Weights `weight`
  * (outFeatures, inFeatures) and `bias` (outFeatures).
  */
-export declare class Linear {
+declare class Linear {
   private constructor();
   readonly config: Readonly<Required<LinearOptions>>;
   readonly inFeatures: number;
@@ -306,7 +353,7 @@ export declare class Linear {
   readonly expectedWeights: WeightSpec[];
   loadWeights(stateDict: StateDict, options?: LoadWeightsOptions): this;
   /** x (..., inFeatures) → output (..., outFeatures); `weights` is null. */
-  forward(x: Tensor, options?: { out?: Pick<ResultArrays, 'output'> }): AttentionResult;
+  forward<TOut extends Pick<ResultArrays, 'output'> = {}>(x: Tensor, options?: { out?: TOut }): AttentionResult<TOut, false>;
   dispose(): void;
 }
 
@@ -331,7 +378,7 @@ export interface LayerCacheOptions {
  * the kernels read, so a decoding step appends one token and attends without
  * copying the past in again. Free it with {@link dispose}.
  */
-export declare class KVCache {
+declare class KVCache {
   private constructor();
   readonly config: Readonly<Required<KVCacheOptions>>;
   /** Tokens cached so far. */
@@ -394,7 +441,7 @@ export declare function parseSafetensors(bytes: ArrayBuffer | Uint8Array): {
   metadata: Record<string, string>;
 };
 
-export declare class MultiHeadAttention {
+declare class MultiHeadAttention {
   private constructor();
   /** The options the layer was created with, defaults filled in. */
   readonly config: Readonly<Required<Omit<MultiHeadAttentionOptions, 'dropout'>>>;
@@ -420,7 +467,19 @@ export declare class MultiHeadAttention {
    * A query row whose keys are all masked yields zero attention (PyTorch gives NaN).
    * @throws TypeError / RangeError naming the bad argument; Error if weights are not loaded or after dispose().
    */
-  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions): AttentionResult;
+  forward<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options: ForwardOptions<TOut> & { needWeights: false },
+  ): AttentionResult<TOut, false>;
+  forward<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: ForwardOptions<TOut> & { needWeights?: true },
+  ): AttentionResult<TOut, true>;
+  forward<TOut extends ResultArrays = {}>(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions<TOut>): AttentionResult<TOut>;
   /**
    * A cache for this layer's projected keys and values (numHeads heads of
    * headDim), to pass as `cache` to {@link forward}. It works with this layer only.
@@ -439,12 +498,24 @@ export interface MhaModule {
    * softmax(Q·Kᵀ·scale + mask)·V per (batch, head).
    * query (B, H, Lq, D), key (B, H, Lk, D), value (B, H, Lk, Dv) → output (B, H, Lq, Dv).
    */
-  scaledDotProductAttention(
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
     query: Tensor,
     key: Tensor,
     value: Tensor,
-    options?: ScaledDotProductAttentionOptions,
-  ): AttentionResult;
+    options: ScaledDotProductAttentionOptions<TOut> & { needWeights: true },
+  ): AttentionResult<TOut, true>;
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: ScaledDotProductAttentionOptions<TOut> & { needWeights?: false },
+  ): AttentionResult<TOut, false>;
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: ScaledDotProductAttentionOptions<TOut>,
+  ): AttentionResult<TOut>;
   /**
    * A cache for {@link scaledDotProductAttention}'s `cache` option.
    * @throws RangeError for sizes of 0 or a cache the heap cannot hold.
@@ -457,7 +528,7 @@ export interface MhaModule {
   /** An nn.Linear; load `{ weight, bias }` before forward. */
   createLinear(options: LinearOptions): Linear;
   /** x (B, H, L, D) rotated at positions `positionOffset + l`; a new tensor (x is untouched). */
-  applyRotaryEmbedding(x: Tensor, options?: RotaryOptions): Tensor;
+  applyRotaryEmbedding(x: Tensor, options?: RotaryOptions): ResultTensor;
   /** The same function as the package's {@link parseSafetensors} export. */
   parseSafetensors: typeof parseSafetensors;
 }
@@ -471,3 +542,8 @@ export declare function init(options?: InitOptions): Promise<MhaModule>;
 
 /** The package version. */
 export declare const VERSION: string;
+
+// Classes whose instances the library creates (createMultiHeadAttention,
+// createSelfAttention, createLinear, createKVCache, createCache): nameable
+// as types, not exported as values.
+export type { KVCache, Linear, MultiHeadAttention, SelfAttention };

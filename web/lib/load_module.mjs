@@ -11,6 +11,7 @@
 // otherwise warns once and uses the first.
 import { describe } from './arguments.mjs';
 import { createApi } from './api.mjs';
+import { hrefOf, isURLLike } from './wasm_files.mjs';
 
 // The smallest module that uses a SIMD instruction: (func (result v128)
 // i32.const 0 i8x16.splat). Checked before loading, so an engine without
@@ -19,7 +20,7 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
 ]);
 
-const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'threads'];
+const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'workerURL', 'locateFile', 'threads'];
 /** The C++ pool's cap (src/layer/thread_pool.hpp, max_workers). */
 export const MAX_THREADS = 8;
 
@@ -31,17 +32,27 @@ function readInitOptions(options) {
       throw new TypeError(`init: unknown option ${JSON.stringify(key)}; expected one of ${INIT_OPTIONS.join(', ')}`);
     }
   }
-  const { wasmBinary, wasmURL, threads = 1 } = options;
+  const { wasmBinary, wasmURL, workerURL, locateFile, threads = 1 } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${describe(threads)}`);
   }
   if (wasmBinary !== undefined && !(wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(wasmBinary))) {
     throw new TypeError(`wasmBinary: expected an ArrayBuffer or Uint8Array with the .wasm bytes, got ${describe(wasmBinary)}`);
   }
-  if (wasmURL !== undefined && typeof wasmURL !== 'string' && !(wasmURL instanceof URL)) {
-    throw new TypeError(`wasmURL: expected a string or URL, got ${describe(wasmURL)}`);
+  // A URL, or anything with a string href (another realm's URL, a polyfill).
+  for (const [name, value] of [['wasmURL', wasmURL], ['workerURL', workerURL]]) {
+    if (value !== undefined && !isURLLike(value)) throw new TypeError(`${name}: expected a string or URL, got ${describe(value)}`);
   }
-  return { wasmBinary, wasmURL, threads };
+  if (locateFile !== undefined && typeof locateFile !== 'function') {
+    throw new TypeError(`locateFile: expected a function (fileName) => string | URL, got ${describe(locateFile)}`);
+  }
+  return {
+    wasmBinary,
+    wasmURL: wasmURL === undefined ? undefined : hrefOf(wasmURL),
+    workerURL: workerURL === undefined ? undefined : hrefOf(workerURL),
+    locateFile,
+    threads,
+  };
 }
 
 let warned = false;
@@ -59,7 +70,7 @@ function releaseWorkers(Module) {
 }
 
 /**
- * instantiate({ wasmBinary, wasmURL, threads }) -> Promise<Emscripten module>
+ * instantiate({ wasmBinary, wasmURL, workerURL, locateFile, threads }) -> Promise<Emscripten module>
  * (the threads build when threads > 1, with Module.mhaPoolSize = threads - 1);
  * threadsUnavailable() -> null, or why this host cannot run the threads build.
  */
@@ -71,13 +82,10 @@ export function createInit(instantiate, threadsUnavailable) {
     if (pending !== null) {
       // Later calls share the first instance (one heap, one set of buffers);
       // asking for a different .wasm then is a mistake worth reporting.
-      const givesOptions = checked.wasmBinary !== undefined || checked.wasmURL !== undefined || options?.threads !== undefined;
-      const sameOptions =
-        checked.wasmBinary === firstOptions.wasmBinary &&
-        String(checked.wasmURL) === String(firstOptions.wasmURL) &&
-        checked.threads === firstOptions.threads;
+      const givesOptions = INIT_OPTIONS.some((key) => options?.[key] !== undefined);
+      const sameOptions = INIT_OPTIONS.every((key) => checked[key] === firstOptions[key]);
       if (givesOptions && !sameOptions) {
-        throw new Error('init: already initialised with other options; wasmBinary, wasmURL and threads apply only to the first init()');
+        throw new Error(`init: already initialised with other options; ${INIT_OPTIONS.join(', ')} apply only to the first init()`);
       }
       return pending;
     }

@@ -5,12 +5,21 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import createMhaModule from './mha.mjs';
 import { createInit } from './load_module.mjs';
+import { checkWasmBytes, fetchWasmBytes, hrefOf, locate } from './wasm_files.mjs';
 
-async function wasmBytes({ wasmBinary, wasmURL, threads }) {
+// wasmURL / locateFile: an http(s) URL, a file: URL or a path (relative to
+// the working directory); by default the file next to this module.
+async function wasmBytes({ wasmBinary, wasmURL, locateFile, threads }) {
   if (wasmBinary !== undefined) return wasmBinary;
-  const url = wasmURL === undefined ? new URL(threads > 1 ? './mha-mt.wasm' : './mha.wasm', import.meta.url) : wasmURL;
-  if (/^https?:/.test(String(url))) return new Uint8Array(await (await fetch(url)).arrayBuffer());
-  return readFile(String(url).startsWith('file:') ? fileURLToPath(url) : url);
+  const url = hrefOf(
+    threads > 1
+      ? locate('mha-mt.wasm', wasmURL, locateFile, () => new URL('./mha-mt.wasm', import.meta.url))
+      : locate('mha.wasm', wasmURL, locateFile, () => new URL('./mha.wasm', import.meta.url)),
+  );
+  if (/^https?:/i.test(url)) return fetchWasmBytes(url);
+  const bytes = await readFile(url.startsWith('file:') ? fileURLToPath(url) : url);
+  checkWasmBytes(bytes, url);
+  return bytes;
 }
 
 // Threads: the CommonJS glue of the threads build (its pool workers run under

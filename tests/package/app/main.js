@@ -1,0 +1,21 @@
+// The application's entry: ?threads=N, and ?worker=1 to compute in a module
+// Worker instead of on the page. The result lands in window.__result.
+import { run } from './run.js';
+
+function inWorker(threads) {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  return new Promise((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.onerror = (event) => resolve({ ok: false, error: `worker error: ${event.message ?? 'failed to load'}` });
+    worker.postMessage({ threads });
+  });
+}
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  const threads = Number(params.get('threads') ?? '1');
+  const result = params.get('worker') === '1' ? await inWorker(threads) : await run(threads);
+  window.__result = result;
+  document.body.dataset.done = 'true';
+}
+main();

@@ -1,0 +1,145 @@
+// The published artefact in applications, in real browsers: `npm pack`, the
+// tarball installed into empty temporary projects, each built or served by
+// one bundler with nothing but the README's one line for it, then opened in
+// Chromium and Firefox. Every page computes one forward pass (on the page
+// and in the application's own module Worker, with 1 and 2 threads) and the
+// result must be the bits mha-wasm gives in Node, within float32 tolerance of
+// a float64 reference.
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { init } from '../../dist/node.mjs';
+import { startServer } from '../../scripts/serve.mjs';
+import { BROWSERS, launchBrowser } from '../browser/browser.mjs';
+import { referenceLayer } from '../js/reference_attention.mjs';
+import { compute, inputs, CONFIG } from './app/compute.js';
+import { buildWith, makeConsumer, packTarball, repoRoot, serveWith } from './scenarios.mjs';
+
+const ATOL = 2e-5;
+const RTOL = 1e-4;
+
+// How each scenario is built and served. `static`: the folder is served by
+// scripts/serve.mjs (with COOP/COEP unless `isolated: false`).
+const SCENARIOS = [
+  { name: 'plain <script type="module">, no bundler', key: 'plain', plain: true, static: '.' },
+  { name: 'plain, page not cross-origin isolated', key: 'open', plain: true, static: '.', isolated: false },
+  { name: 'Vite 5 build + preview', key: 'vite5-build', tool: 'vite5', serve: 'preview' },
+  { name: 'Vite 5 dev', key: 'vite5-dev', tool: 'vite5', serve: 'dev' },
+  { name: 'Vite 7 build + preview', key: 'vite7-build', tool: 'vite7', serve: 'preview' },
+  { name: 'Vite 7 dev', key: 'vite7-dev', tool: 'vite7', serve: 'dev' },
+  { name: 'Vite 8 build + preview', key: 'vite8-build', tool: 'vite', serve: 'preview' },
+  { name: 'Vite 8 dev', key: 'vite8-dev', tool: 'vite', serve: 'dev' },
+  { name: 'webpack 5', key: 'webpack', tool: 'webpack', static: 'dist' },
+  { name: 'esbuild', key: 'esbuild', tool: 'esbuild', static: 'dist' },
+  { name: 'Rollup', key: 'rollup', tool: 'rollup', static: 'dist' },
+];
+const BUILT = SCENARIOS.filter((s) => s.tool && s.serve !== 'dev');
+
+const VARIANTS = [
+  { name: 'on the page, 1 thread', query: '?threads=1', threads: 1 },
+  { name: 'on the page, 2 threads', query: '?threads=2', threads: 2 },
+  { name: 'in a module Worker, 1 thread', query: '?worker=1&threads=1', threads: 1 },
+  { name: 'in a module Worker, 2 threads', query: '?worker=1&threads=2', threads: 2 },
+];
+// Without COOP/COEP: threads fall back to one, with one warning.
+const FALLBACK_VARIANTS = [
+  { name: 'init({ threads: 2 }) on the page falls back to 1 thread with one warning', query: '?threads=2', threads: 1, warns: true },
+  { name: 'init({ threads: 2 }) in a module Worker falls back to 1 thread with one warning', query: '?worker=1&threads=2', threads: 1, warns: true },
+];
+
+let folder;
+const projects = {};
+const buildWarnings = {};
+const urls = {};
+const stops = [];
+let expected; // the forward pass in Node: exact bits
+let reference; // float64
+
+beforeAll(async () => {
+  const mha = await init();
+  expected = compute(mha);
+  const { stateDict, query } = inputs();
+  reference = referenceLayer(CONFIG, stateDict, query, query, (n, h, i, j) => (j > i ? -Infinity : 0));
+
+  ({ folder } = packTarball());
+  const tarball = join(folder, readdirSync(folder).find((f) => f.endsWith('.tgz')));
+  // One build at a time: the machine has two cores, shared.
+  for (const scenario of SCENARIOS) {
+    const project = makeConsumer(folder, scenario.key, tarball, { plain: scenario.plain });
+    projects[scenario.key] = project;
+    if (scenario.tool && scenario.serve !== 'dev') buildWarnings[scenario.key] = (await buildWith(scenario.tool, project)).warnings;
+    if (scenario.static) {
+      const server = await startServer({ port: 0, mounts: { '/': join(project, scenario.static) }, isolated: scenario.isolated !== false });
+      urls[scenario.key] = `http://127.0.0.1:${server.address().port}/`;
+      stops.push(() => new Promise((resolve) => server.close(resolve)));
+    } else {
+      const server = await serveWith(scenario.tool, scenario.serve, project);
+      urls[scenario.key] = server.url;
+      stops.push(server.stop);
+    }
+  }
+}, 300000);
+
+afterAll(async () => {
+  await Promise.all(stops.map((stop) => stop()));
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+// Every file a bundler wrote, for a look at what ended up in the application.
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((file) => join(dir, file))
+    .filter((file) => statSync(file).isFile());
+}
+
+describe.each(BUILT)('$name', (scenario) => {
+  test('builds with no warnings', () => {
+    expect(buildWarnings[scenario.key]).toEqual([]);
+  });
+
+  test('embeds no path of the build machine', () => {
+    const offenders = filesUnder(join(projects[scenario.key], 'dist')).filter((file) => {
+      const bytes = readFileSync(file);
+      return [repoRoot, folder, 'file://'].some((needle) => bytes.includes(needle));
+    });
+    expect(offenders).toEqual([]);
+  });
+});
+
+function checkResult(result, variant, scenario) {
+  expect(result.error).toBeUndefined();
+  expect(result.ok).toBe(true);
+  expect(result.same).toBe(true);
+  expect(result.isolated).toBe(scenario.isolated !== false);
+  expect(result.capabilities.threads).toBe(variant.threads);
+  // Same .wasm, same inputs: the same bits as in Node, for every thread count.
+  expect(result.output).toEqual(expected.output);
+  expect(result.weights).toEqual(expected.weights);
+  const worst = (got, want) => Math.max(...Array.from(want, (e, i) => Math.abs(got[i] - e) - (ATOL + RTOL * Math.abs(e))));
+  expect(worst(result.output.data, reference.output)).toBeLessThanOrEqual(0);
+  expect(worst(result.weights.data, reference.weights)).toBeLessThanOrEqual(0);
+  const fallbackWarnings = result.warnings.filter((w) => /not cross-origin isolated/.test(w));
+  expect(fallbackWarnings).toHaveLength(variant.warns ? 1 : 0);
+  if (variant.warns) expect(fallbackWarnings[0]).toMatch(/^mha-wasm: init\(\{ threads: 2 \}\): .*; using 1 thread$/);
+}
+
+describe.each(BROWSERS)('in %s', (browserName) => {
+  let browser;
+  beforeAll(async () => {
+    browser = await launchBrowser(browserName);
+  }, 60000);
+  afterAll(() => browser?.close());
+
+  describe.each(SCENARIOS)('$name', (scenario) => {
+    test.each(scenario.isolated === false ? FALLBACK_VARIANTS : VARIANTS)('$name', async (variant) => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${urls[scenario.key]}${variant.query}`);
+        await page.waitForFunction(() => document.body?.dataset.done === 'true', undefined, { timeout: 60000 });
+        checkResult(await page.evaluate(() => window.__result), variant, scenario);
+        expect(page.pageErrors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }, 90000);
+  });
+});
