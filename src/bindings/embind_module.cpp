@@ -302,6 +302,8 @@ mha::self_attention_config self_attention_config_from(const val& o)
         c.rotary.base = rotary["base"].as<double>();
         c.rotary.rotary_dim = rotary["rotaryDim"].as<std::size_t>();
         c.rotary.interleaved = rotary["interleaved"].as<bool>();
+        if (!rotary["frequencies"].isUndefined())
+            c.rotary_frequencies = emscripten::convertJSArrayToNumberVector<float>(rotary["frequencies"]);
         c.rotary.has_position_offset = !rotary["positionOffset"].isUndefined();
         if (c.rotary.has_position_offset)
             c.rotary.position_offset = static_cast<std::int64_t>(rotary["positionOffset"].as<double>());

@@ -20,7 +20,8 @@ void build_rotary_table(const rotary_options& o, std::size_t head_dim, std::int6
     const std::size_t pairs = rotated_dims(o, head_dim) / 2;
     for (std::size_t i = 0; i < pairs; ++i)
     {
-        const double inverse_frequency = std::pow(o.base, -2.0 * double(i) / double(2 * pairs));
+        const double inverse_frequency
+            = o.frequencies ? double(o.frequencies[i]) : std::pow(o.base, -2.0 * double(i) / double(2 * pairs));
         for (std::size_t t = 0; t < positions; ++t)
         {
             const double angle = double(first_position + static_cast<std::int64_t>(t)) * inverse_frequency;

@@ -53,12 +53,25 @@ struct self_attention::state
 
 status self_attention::check_config(const self_attention_config& config)
 {
-    return detail::check_self_attention_config(config);
+    self_attention_config c = config;
+    c.rotary.frequencies = c.rotary_frequencies.empty() ? nullptr : c.rotary_frequencies.data();
+    c.rotary.frequency_count = c.rotary_frequencies.size();
+    return detail::check_self_attention_config(c);
 }
 
+namespace
+{
+    self_attention_config with_frequencies(self_attention_config c)
+    {
+        c.rotary.frequencies = c.rotary_frequencies.empty() ? nullptr : c.rotary_frequencies.data();
+        c.rotary.frequency_count = c.rotary_frequencies.size();
+        return c;
+    }
+} // namespace
+
 self_attention::self_attention(const self_attention_config& config)
-    : config_(config)
-    , config_ok_(detail::check_self_attention_config(config).ok())
+    : config_(with_frequencies(config))
+    , config_ok_(detail::check_self_attention_config(config_).ok())
     , id_(detail::next_layer_id())
     , state_(new state)
 {

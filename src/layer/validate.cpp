@@ -257,6 +257,9 @@ status check_positional(const rotary_options& rotary, const alibi_options& alibi
         if (dims % 2 != 0 || dims > head_dim)
             return status::range_error(concat("rotary.rotaryDim: expected an even number of dims up to the head dim ",
                                               head_dim, ", got ", dims));
+        if (rotary.frequencies && rotary.frequency_count != dims / 2)
+            return status::range_error(concat("rotary.frequencies: expected ", dims / 2,
+                                              " inverse frequencies (rotaryDim / 2), got ", rotary.frequency_count));
         if (cached && rotary.has_position_offset)
             return status::range_error("rotary.positionOffset: expected none with a cache, whose tokens have their "
                                        "positions already (the new ones start at its length)");

@@ -28,6 +28,10 @@ struct rotary_options
     bool interleaved = false;
     bool has_position_offset = false;
     std::int64_t position_offset = 0;
+    // rotary_dim / 2 inverse frequencies to use instead of base^(-2i / rotary_dim)
+    // (scaled RoPE, e.g. Llama 3's rope_scaling); null = from base.
+    const float* frequencies = nullptr;
+    std::size_t frequency_count = 0;
 };
 
 enum class alibi_mode

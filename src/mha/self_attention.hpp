@@ -42,6 +42,8 @@ struct self_attention_config
     bool has_scale = false;
     float scale = 1.0f;
     rotary_options rotary;
+    // Storage behind rotary.frequencies (set by the constructor when not empty).
+    std::vector<float> rotary_frequencies;
     alibi_mode alibi = alibi_mode::none;
     // alibi_mode::given: num_heads slopes.
     std::vector<float> alibi_slopes;

@@ -36,6 +36,9 @@ export function createApi(Module) {
   function scaledDotProductAttention(query, key, value, options) {
     const o = readOptions(options, SDPA_OPTIONS, 'scaledDotProductAttention options');
     const positional = readPositional(o);
+    if (positional.rotary?.frequencies) {
+      throw new TypeError('rotary.frequencies: an option of createSelfAttention only (scaled RoPE for a whole layer)');
+    }
     const inputs = [
       readTensor(query, 'query'),
       readTensor(key, 'key'),

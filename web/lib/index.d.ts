@@ -146,6 +146,11 @@ export interface RotaryOptions {
    * @defaultValue 0
    */
   positionOffset?: number;
+  /**
+   * createSelfAttention only: the rotaryDim / 2 inverse frequencies to use
+   * instead of `base^(−2i/rotaryDim)`, for scaled RoPE (Llama 3's `rope_scaling`).
+   */
+  frequencies?: Float32Array;
 }
 
 /** The positional options today's decoders use, shared by {@link ScaledDotProductAttentionOptions} and {@link SelfAttentionOptions}. */

@@ -4,9 +4,12 @@
 // are checked in C++ with the rest of the call.
 import { describe, isTypedArrayOf, readBoolean, readOptions, readPositiveInteger } from './arguments.mjs';
 
-const ROTARY_OPTIONS = ['base', 'rotaryDim', 'interleaved', 'positionOffset'];
+const ROTARY_OPTIONS = ['base', 'rotaryDim', 'interleaved', 'positionOffset', 'frequencies'];
 
-/** rotary: undefined | { base = 10000, rotaryDim = headDim, interleaved = false, positionOffset = 0 } */
+/**
+ * rotary: undefined | { base = 10000, rotaryDim = headDim, interleaved = false, positionOffset = 0, frequencies }
+ * (frequencies: createSelfAttention only — explicit inverse frequencies for scaled RoPE).
+ */
 export function readRotary(value) {
   if (value === undefined || value === null || value === false) return undefined;
   if (value === true) value = {};
@@ -19,7 +22,16 @@ export function readRotary(value) {
   if (offset !== undefined && (typeof offset !== 'number' || !Number.isSafeInteger(offset))) {
     throw new (typeof offset === 'number' ? RangeError : TypeError)(`rotary.positionOffset: expected an integer, got ${describe(offset)}`);
   }
-  return { base, rotaryDim, interleaved: readBoolean(o.interleaved, 'rotary.interleaved', false), positionOffset: offset };
+  if (o.frequencies !== undefined && !isTypedArrayOf(o.frequencies, 'Float32Array')) {
+    throw new TypeError(`rotary.frequencies: expected a Float32Array of rotaryDim / 2 inverse frequencies, got ${describe(o.frequencies)}`);
+  }
+  return {
+    base,
+    rotaryDim,
+    interleaved: readBoolean(o.interleaved, 'rotary.interleaved', false),
+    positionOffset: offset,
+    ...(o.frequencies === undefined ? {} : { frequencies: o.frequencies }),
+  };
 }
 
 /** alibi: undefined | true (standard slopes) | Float32Array of one slope per query head. */

@@ -22,8 +22,10 @@ export function readSelfAttentionOptions(options) {
   if (o.scale !== undefined && (typeof o.scale !== 'number' || !Number.isFinite(Math.fround(o.scale)))) {
     throw new (typeof o.scale === 'number' ? RangeError : TypeError)(`scale: expected a finite number, got ${describe(o.scale)}`);
   }
-  // rotary.positionOffset: the position of x's first token in calls without a cache.
-  const rotary = readRotary(o.rotary);
+  // rotary.positionOffset: the position of x's first token in calls without a cache;
+  // rotary.frequencies (scaled RoPE) travel as a plain array to the C++ config.
+  const read = readRotary(o.rotary);
+  const rotary = read && (read.frequencies ? { ...read, frequencies: Array.from(read.frequencies) } : read);
   const alibi = readAlibi(o.alibi);
   return {
     embedDim,
