@@ -70,6 +70,11 @@ const withVersion = (text) => text.replaceAll('__MHA_VERSION__', version);
 for (const file of readdirSync(lib)) {
   if (file.endsWith('.mjs')) writeFileSync(join(dist, file), withVersion(readFileSync(join(lib, file), 'utf8')));
 }
+// mha-wasm/models: its own folder, so the core entry points never import it.
+mkdirSync(join(dist, 'models'));
+for (const file of readdirSync(join(lib, 'models'))) {
+  if (file.endsWith('.mjs') || file.endsWith('.d.ts')) copyFileSync(join(lib, 'models', file), join(dist, 'models', file));
+}
 
 // The CommonJS entry. The Emscripten CommonJS glues stay separate files.
 const result = await build({

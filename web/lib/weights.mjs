@@ -107,7 +107,10 @@ export class OwnedCore {
       offset += align(length * 4);
       return entry;
     });
-    throwIfError(core.loadWeights(list), 'loadWeights');
+    const result = core.loadWeights(list);
+    // The staged copy is not needed once packed: a model's layers would hold it twice.
+    core.releaseCallMemory();
+    throwIfError(result, 'loadWeights');
     return this;
   }
 
