@@ -97,8 +97,9 @@ export class OwnedCore {
     const weights = readStateDict(stateDict, options);
     const align = (bytes) => Math.ceil(bytes / 16) * 16;
     const total = weights.reduce((sum, w) => sum + align(lengthOf(w.data) * 4), 0);
-    const base = core.stagingArea(total);
-    if (base === 0) throw new RangeError(`loadWeights: could not allocate ${total} bytes in the WebAssembly heap to copy the weights in (out of memory)`);
+    // Nothing to stage (say, a prefix that matched no key): C++ names what is missing.
+    const base = total === 0 ? 0 : core.stagingArea(total);
+    if (total > 0 && base === 0) throw new RangeError(`loadWeights: could not allocate ${total} bytes in the WebAssembly heap to copy the weights in (out of memory)`);
     let offset = base;
     const list = weights.map((w) => {
       const length = lengthOf(w.data);
