@@ -2,8 +2,9 @@
 # Runs every test suite and ends with one line "N passed, M failed" that
 # totals them all (CI reads that line; Jest's own summary is not recognised).
 #   1. native GoogleTest suite (ctest): kernels for every compiled arch, layer vs reference
-#   2. the public TypeScript types (tsc --noEmit, TypeScript 5.9 and 7)
-#   3. Jest against the built package (dist/): PyTorch parity, masks, errors, memory, SIMD, packaging,
+#   2. the same GoogleTest suite built by em++ and run under Node: the SIMD128 code that ships
+#   3. the public TypeScript types (tsc --noEmit, TypeScript 5.9 and 7)
+#   4. Jest against the built package (dist/): PyTorch parity, masks, errors, memory, SIMD, packaging,
 #      Chromium and Firefox (fixtures, threads, loading failures, the demo), the npm pack tarball in
 #      bundler projects (Vite 5/7/8, webpack, esbuild, Rollup) and TypeScript consumers, arethetypeswrong
 set -uo pipefail
@@ -35,6 +36,35 @@ if ! bash scripts/build.sh; then
   echo "wasm build failed"; add 0 1
   echo "$passed passed, $failed failed"
   exit 1
+fi
+
+echo "== WebAssembly C++ tests (the same GoogleTest suite as em++ output, under Node)"
+# Test-only targets of the wasm build (not built by scripts/build.sh): the
+# GoogleTest suite linked against the shipped mha_core/mha_reference, and
+# the shipped modules linked again with function names, for Jest's SIMD test
+# (tests/js/wasm_simd.test.mjs). Skipped tests (threads: max_threads() is 1
+# here) count as neither passed nor failed.
+rm -f test-results/gtest-wasm.json
+if NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j2 --target mha_wasm_profiles \
+   && NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j2 --target mha_tests_wasm; then
+  node build/wasm/tests/cpp/mha_tests.js --gtest_output=json:test-results/gtest-wasm.json | tee test-results/gtest-wasm.log
+  status=${PIPESTATUS[0]}
+  if [ -f test-results/gtest-wasm.json ]; then
+    read -r wasm_passed wasm_failed wasm_skipped < <(node -e '
+      const r = require("./test-results/gtest-wasm.json");
+      const tests = r.testsuites.flatMap((s) => s.testsuite);
+      const failed = (t) => t.failures !== undefined && t.failures.length > 0;
+      console.log(tests.filter((t) => !failed(t) && t.result === "COMPLETED").length, tests.filter(failed).length,
+                  tests.filter((t) => !failed(t) && t.result === "SKIPPED").length);')
+    # A non-zero exit with no failed test (a crash after the run) is one failure.
+    if [ "$status" -ne 0 ] && [ "$wasm_failed" -eq 0 ]; then wasm_failed=1; fi
+    echo "wasm GoogleTest totals: passed=$wasm_passed failed=$wasm_failed skipped=$wasm_skipped"
+    add "$wasm_passed" "$wasm_failed"
+  else
+    echo "wasm GoogleTest wrote no report (exit $status)"; add 0 1
+  fi
+else
+  echo "wasm test build failed"; add 0 1
 fi
 
 # By path: the typescript54/typescript7 aliases also install a bin named tsc.

@@ -136,7 +136,9 @@ namespace
                 ASSERT_TRUE(scaled_dot_product_attention(a, op, result).ok());
                 EXPECT_TRUE(all_near("output", result.output, expected.output, tolerance, 0.0));
                 if (need_weights)
+                {
                     EXPECT_TRUE(all_near("weights", result.weights, expected.weights, tolerance, 0.0));
+                }
             }
         }
     }
