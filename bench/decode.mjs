@@ -149,7 +149,8 @@ function layerFloat64(tokens, count, weights, e, heads) {
 
 // ---- the memory-read reference ----------------------------------------------
 
-async function readBandwidthModule(env, maxBytes) {
+/** bench/read_bandwidth.wat in its own memory of maxBytes, every page written: { read(offset, bytes), expected(bytes) } (also used by linear.mjs). */
+export async function readBandwidthModule(env, maxBytes) {
   const { instance } = await WebAssembly.instantiate(await env.readCache('read_bandwidth.wasm'));
   const { memory, read } = instance.exports;
   const pages = Math.ceil(maxBytes / 65536) - memory.buffer.byteLength / 65536;

@@ -76,6 +76,36 @@ export function weightsBlob(weights) {
   return new Uint8Array(out.buffer);
 }
 
+// The Linear section (bench/linear.mjs): nn.Linear(in, out) layers of a
+// BERT-base / GPT-2 MLP (E = 768, 4E = 3072). Stream tags 31-32 (decode.mjs uses 21-28).
+export const LINEAR_LAYERS = [{ inFeatures: 768, outFeatures: 3072 }, { inFeatures: 3072, outFeatures: 768 }];
+const LINEAR_TAG = { weight: 31, bias: 32 };
+
+/** nn.Linear's state_dict, { weight (out, in), bias (out) }, with the bound of PyTorch's default init, 1/sqrt(in). */
+export function linearWeights({ inFeatures, outFeatures }) {
+  const bound = 1 / Math.sqrt(inFeatures);
+  return {
+    weight: uniform(outFeatures * inFeatures, streamSeed(LINEAR_TAG.weight, inFeatures, outFeatures), bound),
+    bias: uniform(outFeatures, streamSeed(LINEAR_TAG.bias, inFeatures, outFeatures), bound),
+  };
+}
+
+/** Every layer of LINEAR_LAYERS as int32 (in, out), then weight and bias as float32 (for the ONNX generator). */
+export function linearWeightsBlob(layers = LINEAR_LAYERS) {
+  const parts = [];
+  for (const layer of layers) {
+    const { weight, bias } = linearWeights(layer);
+    parts.push(new Uint8Array(new Int32Array([layer.inFeatures, layer.outFeatures]).buffer), new Uint8Array(weight.buffer), new Uint8Array(bias.buffer));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
 /** Additive (L, S) top-left causal mask: 0 where key j <= query i, -inf elsewhere. */
 export function causalMask(queryLen, keyLen) {
   const mask = new Float32Array(queryLen * keyLen);

@@ -11,6 +11,8 @@ import { dirname, join, relative } from 'node:path';
 import { MismatchError, runHarness } from './harness.mjs';
 import { layerInputs, layerWeights, sdpaInputs } from './inputs.mjs';
 import { compactNumberArrays, formatDecode, runDecodeSection } from './decode.mjs';
+import { formatDecoderOptions, PARTS as OPTION_PARTS, runDecoderOptionsSection } from './decoder_options.mjs';
+import { formatLinear, runLinearSection, sectionReport, writeSectionReport } from './linear.mjs';
 import { formatDemoModel, MODEL_DIR, runDemoModel } from './demo_model.mjs';
 import { formatDemoPage, runDemoPage } from './demo_page.mjs';
 import { chromiumVersion, loadCheck, machineInfo } from './machine.mjs';
@@ -28,7 +30,9 @@ const USAGE = `usage: npm run bench -- [--browser] [--quick] [--filter <substrin
   --quick       L in {16, 128, 512} and decode, weights only at L=16 and decode, slow rows capped at 0.5 s: a smoke test
   --filter S    only rows whose "<shape> <row name>" contains S (case-insensitive), e.g. "L=512", "ORT", "native";
                 a filter containing "demo" runs only the demo section (the demo model in Node, the demo page in Chromium);
-                one containing "decode" also runs the decoding section (KV-cache steps, in Node)
+                one containing "decode" also runs the decoding section (KV-cache steps, in Node);
+                one containing "linear", "gqa", "window" or "rope" runs only those parts of the Linear and
+                decoder-options sections (in Node), e.g. --filter linear, --filter "gqa window"; "part2" runs both whole
   --no-native   leave out the Google Benchmark rows
   --out FILE    where to write the JSON (default bench/results/latest[-browser][-quick][-partial].json)`;
 
@@ -187,6 +191,14 @@ const mainWanted = (filter) => !filter || !filter.toLowerCase().includes('demo')
 // the heap probe when there is no --filter or the filter contains "decode"
 // (which also selects the main table's "decode L=1 S=1024" rows).
 const decodeWanted = (filter) => !filter || filter.toLowerCase().includes('decode');
+// The Linear section (bench/linear.mjs) and the decoder-options section
+// (bench/decoder_options.mjs: gqa, window, rope), Node only, run after the
+// decoding section. A filter that names any of them ("linear", "gqa", "window",
+// "rope", or "part2" for all) runs those alone: no main row has these words in its name.
+// "part2" selects both sections whole.
+const linearWanted = (filter) => !filter || /linear|part2/i.test(filter);
+const optionPartsWanted = (filter) => (!filter || /part2/i.test(filter) ? OPTION_PARTS : OPTION_PARTS.filter((part) => filter.toLowerCase().includes(part)));
+const part2Only = (filter) => Boolean(filter) && (linearWanted(filter) || optionPartsWanted(filter).length > 0);
 
 const errorText = (error) => String(error && error.message ? error.message : error).split('\n')[0];
 
@@ -200,6 +212,61 @@ async function runDecode(args, onnxProblem) {
     log(`decoding section failed: ${error && error.stack ? error.stack : error}`);
     return { error: errorText(error) };
   }
+}
+
+/** The Linear and decoder-options sections; as for the decoding section, only a disagreeing row fails the bench. */
+async function runPart2(args, onnxProblem) {
+  const out = { linear: null, decoderOptions: null };
+  const where = args.browser ? ' (in Node, also with --browser)' : '';
+  if (linearWanted(args.filter)) {
+    log(`Linear section${where}: bench/linear.mjs`);
+    try {
+      out.linear = await runLinearSection(log, { quick: args.quick, onnxProblem });
+    } catch (error) {
+      if (error instanceof MismatchError) throw error;
+      log(`Linear section failed: ${error && error.stack ? error.stack : error}`);
+      out.linear = { error: errorText(error) };
+    }
+  }
+  const parts = optionPartsWanted(args.filter);
+  if (parts.length > 0) {
+    log(`decoder-options section (${parts.join(', ')})${where}: bench/decoder_options.mjs`);
+    try {
+      out.decoderOptions = await runDecoderOptionsSection(log, { quick: args.quick, onnxProblem, parts });
+    } catch (error) {
+      if (error instanceof MismatchError) throw error;
+      log(`decoder-options section failed: ${error && error.stack ? error.stack : error}`);
+      out.decoderOptions = { error: errorText(error) };
+    }
+  }
+  return out;
+}
+
+function printPart2(part2, filter) {
+  const section = (result, name, format) => {
+    if (!result) console.log(`\n${name}: not run (--filter ${JSON.stringify(filter)})`);
+    else console.log(`\n${result.error ? `${name}: error: ${result.error}` : format(result)}`);
+  };
+  section(part2.linear, 'Linear section', formatLinear);
+  section(part2.decoderOptions, 'decoder-options section', formatDecoderOptions);
+}
+
+/** --filter linear / gqa / window / rope: those sections alone, with their own small JSON. */
+async function part2OnlyRun(args, spec, loadBefore) {
+  ensureDist(log);
+  const onnxProblem = ensureOnnxModels(spec.model.embedDim, log);
+  ensureSimdPeak(log);
+  const part2 = await runPart2(args, onnxProblem);
+  printPart2(part2, args.filter);
+  const loadAfter = loadCheck();
+  const noisy = loadBefore.busyProcesses + loadAfter.busyProcesses > 0 ? ' (other processes were busy: noisy)' : '';
+  const totalSeconds = (performance.now() - startedAt) / 1000;
+  console.log(`load: before ${loadBefore.loadavg}; after ${loadAfter.loadavg}${noisy}`);
+  console.log(`total ${totalSeconds.toFixed(0)} s`);
+  const sections = Object.fromEntries(Object.entries(part2).filter(([, result]) => result));
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  writeSectionReport(outputPath(args), await sectionReport(command, sections, loadBefore, loadAfter, { totalSeconds: Number(totalSeconds.toFixed(1)) }), log);
+  if (part2.linear?.error || part2.decoderOptions?.error) process.exitCode = 1;
 }
 
 async function runDemo() {
@@ -239,7 +306,7 @@ const rounded = (value) =>
       : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]))
         : value;
 
-/** Adds a section ("decode", "demo") to a JSON file written by writeReport(), as its last key. */
+/** Adds a section ("decode", "linear", "decoderOptions", "demo") to a JSON file written by writeReport(), as its last key. */
 function addSectionToReport(path, key, section) {
   const text = readFileSync(path, 'utf8');
   const body = compactNumberArrays(JSON.stringify(rounded(section), null, 1)).replace(/\n/g, '\n ');
@@ -288,6 +355,10 @@ async function main() {
     await demoOnly(args, loadBefore);
     return;
   }
+  if (part2Only(args.filter)) {
+    await part2OnlyRun(args, spec, loadBefore);
+    return;
+  }
 
   const prepared = await prepare(args, spec);
   const shapes = expandShapes(spec, { quick: args.quick });
@@ -301,6 +372,8 @@ async function main() {
     heap = await heapProbe(spec.model, spec.heapProbe);
   }
   const decode = decodeWanted(args.filter) ? await runDecode(args, prepared.onnxProblem) : null;
+  // Here the filter is empty (both sections run) or names none of their parts (neither does).
+  const part2 = await runPart2(args, prepared.onnxProblem);
   const demo = demoWanted(args.filter) ? await runDemo() : null;
 
   const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
@@ -315,10 +388,13 @@ async function main() {
   printReport(run);
   if (!decode) console.log(`\ndecoding section: not run (--filter ${JSON.stringify(args.filter)} does not contain "decode")`);
   else console.log(`\n${decode.error ? `decoding section: error: ${decode.error}` : formatDecode(decode)}`);
+  printPart2(part2, args.filter);
   printDemo(demo, args.filter);
   const path = outputPath(args);
   writeReport(path, run);
   if (decode) addSectionToReport(path, 'decode', decode);
+  if (part2.linear) addSectionToReport(path, 'linear', part2.linear);
+  if (part2.decoderOptions) addSectionToReport(path, 'decoderOptions', part2.decoderOptions);
   if (demo) addSectionToReport(path, 'demo', demo);
   log(`wrote ${relative(ROOT, path)}`);
 }

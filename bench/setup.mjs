@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { layerWeights, weightsBlob } from './inputs.mjs';
+import { layerWeights, linearWeightsBlob, weightsBlob } from './inputs.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH = join(ROOT, 'bench');
@@ -36,15 +36,20 @@ export function ensureOnnxModels(embedDim, log) {
   const weightsPath = join(CACHE, 'layer_weights.bin');
   const blob = weightsBlob(layerWeights(embedDim));
   writeFileSync(weightsPath, blob);
+  // The Linear section's layers (linear_<in>x<out>.onnx).
+  const linearPath = join(CACHE, 'linear_weights.bin');
+  const linearBlob = linearWeightsBlob();
+  writeFileSync(linearPath, linearBlob);
   const script = join(ROOT, 'scripts', 'make_onnx_models.py');
   const manifestPath = join(CACHE, 'onnx', 'manifest.json');
   if (existsSync(manifestPath)) {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    const fresh = manifest.weights_sha256 === sha256(blob) && manifest.script_sha256 === sha256(readFileSync(script));
+    const fresh = manifest.weights_sha256 === sha256(blob) && manifest.linear_weights_sha256 === sha256(linearBlob) &&
+      manifest.script_sha256 === sha256(readFileSync(script));
     if (fresh && manifest.files.every((f) => existsSync(join(CACHE, 'onnx', f)))) return null;
   }
   log('generating ONNX graphs: /usr/bin/python3 scripts/make_onnx_models.py');
-  const r = run(PYTHON, [script, '--weights', weightsPath, '--out', join(CACHE, 'onnx')]);
+  const r = run(PYTHON, [script, '--weights', weightsPath, '--linear-weights', linearPath, '--out', join(CACHE, 'onnx')]);
   if (r.status === 0) {
     log(r.stdout.trim());
     return null;

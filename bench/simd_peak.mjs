@@ -28,3 +28,12 @@ export async function measureSimdPeak(bytes, { samples = 7, targetMs = 50 } = {}
   }
   return { gflops: median(gflops), minGflops: Math.min(...gflops), maxGflops: Math.max(...gflops), samples, iterations, checksum };
 }
+
+/**
+ * The peak kernel as a callable, for sections that interleave it with their
+ * rows (bench/linear.mjs): run(iterations) does iterations x FLOPS_PER_ITERATION FLOPs.
+ */
+export async function simdPeakKernel(bytes) {
+  const { instance } = await WebAssembly.instantiate(bytes);
+  return { run: instance.exports.peak, flopsPerIteration: FLOPS_PER_ITERATION };
+}

@@ -5,7 +5,7 @@ Command (bench/run.mjs runs it when bench/.cache/onnx/manifest.json is missing
 or stale; needs Debian's python3-onnx, `apt-get install -y python3-onnx`):
 
     /usr/bin/python3 scripts/make_onnx_models.py --weights bench/.cache/layer_weights.bin \
-        --out bench/.cache/onnx
+        --linear-weights bench/.cache/linear_weights.bin --out bench/.cache/onnx
 
 Shape letters: B batch (1), H heads, L query length, S key length, E embed
 dim, D = E / H. L and S are symbolic, so one file serves every sequence length.
@@ -59,8 +59,31 @@ computes the outputs a row needs):
                                 (B, H, S, D): the bench builds ORT's past_key /
                                 past_value from it (not timed).
 
+  gqa_decode_gqa.onnx           bench/decoder_options.mjs: a grouped-query decoding
+                                step, com.microsoft GroupQueryAttention (num_heads 32,
+                                kv_num_heads 8, D 64): query (B, T, 32 D), key/value
+                                (B, T, 8 D), past_key/past_value (B, 8, P, D),
+                                seqlens_k (B) int32 = P + T - 1, total_sequence_length
+                                int32 scalar = P + T -> output (B, T, 32 D) and
+                                present_key/present_value (B, 8, P + T, D).
+  gqa_decode_attn23.onnx        the same step with opset-23 Attention on 4-D
+                                Q (B, 32, T, D), K/V (B, 8, T, D) and the past
+                                (B, 8, P, D), is_causal.
+  window_gqa.onnx               a causal prompt with a sliding window, no past:
+                                GroupQueryAttention (num_heads = kv_num_heads = 8),
+                                local_window_size = 255 (the query's own key and the
+                                255 before it: mha-wasm's window 256), q/k/v (B, L, 8 D).
+  linear_<in>x<out>.onnx        with --linear-weights (bench/linear.mjs): nn.Linear
+                                as MatMul + Add, x (R, in) -> (R, out), W^T (in, out)
+                                and b (out) stored as initializers (W transposed
+                                once, so MatMul reads it as it is); one file per
+                                layer in the weights file.
+
 Causal graphs of the plain-op kind take an additive (L, S) mask input (0 or
 -inf); the harness builds it once per shape, outside the timed region.
+
+The linear weights file holds, for each layer in turn, the int32 pair
+(in, out), then weight (out, in) and bias (out) as float32 (PyTorch's layout).
 
 The layer weights come from the bench (a raw float32 file in PyTorch order:
 in_proj_weight (3E, E), in_proj_bias (3E), out_proj.weight (E, E),
@@ -405,6 +428,88 @@ def decode_kv_proj(w):
                              [value("K", heads), value("V", heads)], initializer=init)
 
 
+# Part 2 (bench/linear.mjs, bench/decoder_options.mjs).
+GQA_HEADS = 32
+GQA_KV_HEADS = 8
+GQA_HEAD_DIM = 64
+WINDOW_HEADS = 8
+WINDOW = 256
+INT32 = TensorProto.INT32
+
+
+def read_linear_weights(path):
+    """[(in, out, weight (out, in), bias (out)), ...] from the bench's file."""
+    raw = open(path, "rb").read()
+    layers, offset = [], 0
+    while offset < len(raw):
+        fin, fout = np.frombuffer(raw, dtype="<i4", count=2, offset=offset)
+        offset += 8
+        w = np.frombuffer(raw, dtype="<f4", count=fin * fout, offset=offset).reshape(fout, fin)
+        offset += 4 * fin * fout
+        b = np.frombuffer(raw, dtype="<f4", count=fout, offset=offset)
+        offset += 4 * fout
+        layers.append((int(fin), int(fout), w, b))
+    return layers
+
+
+def linear(fin, fout, w, b):
+    """nn.Linear: x (R, in) -> x W^T + b, W^T stored so MatMul streams it as it is."""
+    init = [numpy_helper.from_array(np.ascontiguousarray(w.T), "W_t"), numpy_helper.from_array(b.copy(), "b")]
+    nodes = [helper.make_node("MatMul", ["x", "W_t"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["Y"])]
+    return helper.make_graph(nodes, f"linear_{fin}x{fout}", [value("x", ["R", fin])], [value("Y", ["R", fout])],
+                             initializer=init)
+
+
+def gqa_decode_gqa():
+    """GroupQueryAttention (com.microsoft) with past/present, not sharing buffers:
+    past (B, Hkv, P, D) in, present (B, Hkv, P + T, D) out (ORT appends)."""
+    node = helper.make_node(
+        "GroupQueryAttention",
+        ["query", "key", "value", "past_key", "past_value", "seqlens_k", "total_sequence_length"],
+        ["output", "present_key", "present_value"], domain="com.microsoft",
+        num_heads=GQA_HEADS, kv_num_heads=GQA_KV_HEADS)
+    past = [1, GQA_KV_HEADS, "P", GQA_HEAD_DIM]
+    present = [1, GQA_KV_HEADS, "P_plus_T", GQA_HEAD_DIM]
+    return helper.make_graph(
+        [node], "gqa_decode_gqa",
+        [value("query", [1, "T", GQA_HEADS * GQA_HEAD_DIM]), value("key", [1, "T", GQA_KV_HEADS * GQA_HEAD_DIM]),
+         value("value", [1, "T", GQA_KV_HEADS * GQA_HEAD_DIM]), value("past_key", past), value("past_value", past),
+         helper.make_tensor_value_info("seqlens_k", INT32, [1]),
+         helper.make_tensor_value_info("total_sequence_length", INT32, [])],
+        [value("output", [1, "T", GQA_HEADS * GQA_HEAD_DIM]), value("present_key", present),
+         value("present_value", present)])
+
+
+def gqa_decode_attn23():
+    q = [1, GQA_HEADS, "T", GQA_HEAD_DIM]
+    kv = [1, GQA_KV_HEADS, "T", GQA_HEAD_DIM]
+    past = [1, GQA_KV_HEADS, "P", GQA_HEAD_DIM]
+    present = [1, GQA_KV_HEADS, "P_plus_T", GQA_HEAD_DIM]
+    node = helper.make_node("Attention", ["Q", "K", "V", "", "past_key", "past_value"],
+                            ["Y", "present_key", "present_value"], is_causal=1)
+    return helper.make_graph(
+        [node], "gqa_decode_attn23",
+        [value("Q", q), value("K", kv), value("V", kv), value("past_key", past), value("past_value", past)],
+        [value("Y", q), value("present_key", present), value("present_value", present)])
+
+
+def window_gqa():
+    """A causal prompt (no past) with ORT's sliding window: local_window_size
+    counts the keys before the query's own, so 255 here is mha-wasm's window 256."""
+    hidden = WINDOW_HEADS * HEAD_DIM
+    node = helper.make_node(
+        "GroupQueryAttention", ["query", "key", "value", "", "", "seqlens_k", "total_sequence_length"],
+        ["output"], domain="com.microsoft", num_heads=WINDOW_HEADS, kv_num_heads=WINDOW_HEADS,
+        local_window_size=WINDOW - 1)
+    rows = [1, "L", hidden]
+    return helper.make_graph(
+        [node], "window_gqa",
+        [value("query", rows), value("key", rows), value("value", rows),
+         helper.make_tensor_value_info("seqlens_k", INT32, [1]),
+         helper.make_tensor_value_info("total_sequence_length", INT32, [])],
+        [value("output", rows)])
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -413,6 +518,7 @@ def sha256(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", required=True, help="raw float32 layer weights written by the bench")
+    parser.add_argument("--linear-weights", help="raw linear layers written by the bench (bench/linear.mjs)")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -440,13 +546,20 @@ def main():
         ("decode_sdpa_attn23_nopast.onnx", decode_sdpa_attn23_nopast(), ATTENTION_OPSET, []),
         ("decode_layer_attn23_nopresent.onnx", decode_layer_nopresent(weights), ATTENTION_OPSET, []),
         ("decode_kv_proj.onnx", decode_kv_proj(weights), PLAIN_OPSET, []),
+        ("gqa_decode_gqa.onnx", gqa_decode_gqa(), PLAIN_OPSET, ["com.microsoft"]),
+        ("gqa_decode_attn23.onnx", gqa_decode_attn23(), ATTENTION_OPSET, []),
+        ("window_gqa.onnx", window_gqa(), PLAIN_OPSET, ["com.microsoft"]),
     ]
+    if args.linear_weights:
+        for fin, fout, w, b in read_linear_weights(args.linear_weights):
+            jobs.append((f"linear_{fin}x{fout}.onnx", linear(fin, fout, w, b), PLAIN_OPSET, []))
     for name, graph, opset, domains in jobs:
         save(graph, os.path.join(args.out, name), opset, domains)
         files.append(name)
     # The bench regenerates the files when the weights or this script change.
     manifest = {
         "weights_sha256": sha256(args.weights),
+        "linear_weights_sha256": sha256(args.linear_weights) if args.linear_weights else None,
         "script_sha256": sha256(os.path.abspath(__file__)),
         "onnx_version": onnx.__version__,
         "files": files,

@@ -50,7 +50,7 @@ function attention(q, k, v, { heads, queryLen, keyLen, headDim, causal, needWeig
 }
 
 // y = x·Wᵀ + b for x (rows, inF), W (outF, inF): each output is a dot of two contiguous rows.
-function linear(x, rows, inF, w, wOffset, b, bOffset, outF) {
+export function linear(x, rows, inF, w, wOffset, b, bOffset, outF) {
   const y = new Float32Array(rows * outF);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outF; o++) {
