@@ -39,8 +39,16 @@ const builds = [
     links: [['esm', 'mha-mt.mjs', 'mha-mt.wasm'], ['cjs', 'mha-mt-node.cjs', 'mha-mt-node.wasm', 'mha-mt-node.worker.js']],
   },
 ];
+// The build without SIMD: the same bindings, so the same glue (up to its own
+// file name); only its .wasm ships, loaded through mha.mjs / mha.cjs.
+const nosimd = { wasm: 'mha-nosimd.wasm', links: [['esm', 'mha-nosimd.mjs', 'mha-nosimd.wasm'], ['cjs', 'mha-nosimd.cjs', 'mha-nosimd.wasm']] };
+for (const [dir, glue] of nosimd.links) {
+  const base = glue.replace('-nosimd', '');
+  const renamed = readFileSync(join(buildDir, dir, glue), 'utf8').replaceAll('mha-nosimd.wasm', 'mha.wasm');
+  if (renamed !== readFileSync(join(buildDir, dir, base), 'utf8')) fail(`${dir}/${glue} differs from ${dir}/${base} beyond the .wasm name; the no-SIMD build cannot share its glue`);
+}
 const wasmSizes = {};
-for (const { wasm, links } of builds) {
+for (const { wasm, links } of [...builds, nosimd]) {
   const [first, ...others] = links.map(([dir, , file]) => readFileSync(join(buildDir, dir, file)));
   if (others.some((bytes) => !bytes.equals(first))) {
     fail(`the links of ${wasm} (${links.map(([dir, , file]) => `${dir}/${file}`).join(', ')}) differ; the package can ship only one`);
@@ -57,6 +65,7 @@ if (createHash('sha256').update(generatedWorker).digest('hex') !== PORTED_WORKER
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
+copyFileSync(join(buildDir, 'esm', nosimd.wasm), join(dist, nosimd.wasm));
 for (const { wasm, links } of builds) {
   const [dir, , file] = links[0];
   copyFileSync(join(buildDir, dir, file), join(dist, wasm));

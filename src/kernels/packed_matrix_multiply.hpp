@@ -22,7 +22,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 namespace mha::kernels
 {

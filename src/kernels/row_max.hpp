@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <limits>
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 namespace mha::kernels
 {

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstddef>
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 namespace mha::kernels
 {

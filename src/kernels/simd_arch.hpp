@@ -10,11 +10,14 @@
 // `xsimd::wasm` and nothing else changes.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 namespace mha
 {
-#if defined(__EMSCRIPTEN__)
+#if defined(__EMSCRIPTEN__) && defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+// The build without SIMD (no -msimd128): the same kernels on one-lane batches.
+using kernel_arch = scalar_arch;
+#elif defined(__EMSCRIPTEN__)
 using kernel_arch = xsimd::sse2;
 using tested_archs = xsimd::arch_list<xsimd::sse2>;
 #elif defined(__AVX2__) && defined(__FMA__)

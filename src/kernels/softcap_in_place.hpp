@@ -10,7 +10,7 @@
 
 #include <cmath>
 #include <cstddef>
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 #include "vector_exp.hpp"
 

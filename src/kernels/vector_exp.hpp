@@ -14,7 +14,7 @@
 
 #include <cstdint>
 #include <limits>
-#include <xsimd/xsimd.hpp>
+#include "xsimd_or_scalar.hpp"
 
 namespace mha::kernels
 {

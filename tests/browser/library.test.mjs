@@ -42,11 +42,14 @@ afterAll(async () => {
 
 // Runs every case in the page and returns, per case, the worst violation of
 // the tolerance (<= 0 means within it) and whether the shapes matched.
-function runFixtures(page, kind, cases) {
+// initOptions and noSimdProbe choose the build (a fresh page each time):
+// noSimdProbe stubs WebAssembly.validate, as an engine without SIMD answers it.
+function runFixtures(page, kind, cases, initOptions = {}, noSimdProbe = false) {
   return page.evaluate(
-    async ({ kind, cases, ATOL, RTOL }) => {
+    async ({ kind, cases, ATOL, RTOL, initOptions, noSimdProbe }) => {
+      if (noSimdProbe) WebAssembly.validate = () => false;
       const { init } = await import('/dist/browser.mjs');
-      const mha = await init();
+      const mha = await init(initOptions);
       const tensor = (t) => ({ data: new Float32Array(t.data), shape: t.shape });
       const mask = (m) => m && { data: m.dtype === 'bool' ? new Uint8Array(m.data) : new Float32Array(m.data), shape: m.shape };
       const excess = (got, want) => Math.max(...want.data.map((e, i) => Math.abs(got.data[i] - e) - (ATOL + RTOL * Math.abs(e))));
@@ -69,7 +72,7 @@ function runFixtures(page, kind, cases) {
         return { name: c.name, shapesMatch, worst, simd: mha.capabilities.simd };
       });
     },
-    { kind, cases, ATOL, RTOL },
+    { kind, cases, ATOL, RTOL, initOptions, noSimdProbe },
   );
 }
 
@@ -132,6 +135,19 @@ describe.each(BROWSERS)('the package in %s', (browserName) => {
     const failures = results.filter((r) => !r.shapesMatch || !(r.worst <= 0));
     expect(failures).toEqual([]);
     expect(page.pageErrors).toEqual([]);
+  }, 60000);
+
+  test.each([
+    ['forced with init({ simd: false })', { simd: false }, false],
+    ['picked when the SIMD probe fails', {}, true],
+  ])('the build without SIMD, %s, matches every SDPA fixture', async (_, options, noSimdProbe) => {
+    await page.goto(`${baseURL}/site/`);
+    const { cases } = loadFixtures('scaled_dot_product_attention');
+    const results = await runFixtures(page, 'sdpa', cases, options, noSimdProbe);
+    expect(results.every((r) => r.simd === false)).toBe(true);
+    expect(results.filter((r) => !r.shapesMatch || !(r.worst <= 0))).toEqual([]);
+    expect(page.pageErrors).toEqual([]);
+    await page.goto(`${baseURL}/site/`);
   }, 60000);
 
   test('init({ threads: 2 }) uses Web Workers on the isolated page, with the same bits as one thread in Node', async () => {

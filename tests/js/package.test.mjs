@@ -44,9 +44,9 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const run = (file) => JSON.parse(execFileSync(process.execPath, [file], { cwd: folder, encoding: 'utf8' }));
 
-test('the tarball holds dist/ with one .wasm per build (single-threaded, threads), the metadata and no sources', () => {
+test('the tarball holds dist/ with one .wasm per build (single-threaded, threads, no SIMD), the metadata and no sources', () => {
   const files = readdirSync(join(folder, 'node_modules', 'mha-wasm', 'dist'));
-  expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual(['mha-mt.wasm', 'mha.wasm']);
+  expect(files.filter((f) => f.endsWith('.wasm')).sort()).toEqual(['mha-mt.wasm', 'mha-nosimd.wasm', 'mha.wasm']);
   expect(files).toEqual(expect.arrayContaining(['node.mjs', 'node.cjs', 'browser.mjs', 'browser_threads.mjs', 'index.d.mts', 'index.d.cts',
     'mha.mjs', 'mha.cjs', 'mha-mt.mjs', 'mha-mt.worker.mjs', 'mha-mt-node.cjs', 'mha-mt-node.worker.js', 'ts5.6']));
   // The CommonJS entry is one esbuild bundle; no generated CommonJS twins of the ES modules.

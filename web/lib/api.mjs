@@ -16,11 +16,12 @@ const CACHE_OPTIONS = ['batchSize', 'numHeads', 'headDim', 'valueDim', 'maxLengt
 
 export function createApi(Module) {
   const capabilities = Object.freeze({
-    simd: true,
+    // False in the build without SIMD (engines that lack it, or init({ simd: false })).
+    simd: Module.simdArchitecture() !== 'scalar',
     // Threads computing each call (1 with the single-threaded build).
     threads: Module.threadCount(),
     version: VERSION,
-    // The xsimd backend compiled into the .wasm ("sse2", lowered to SIMD128).
+    // The kernels' architecture: "sse2" (xsimd's SSE2 backend lowered to SIMD128) or "scalar".
     simdArchitecture: Module.simdArchitecture(),
   });
   const caller = createCaller(Module);

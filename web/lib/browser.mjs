@@ -27,10 +27,14 @@ function threadsUnavailable() {
 
 async function instantiate(options) {
   if (options.threads > 1) return instantiateThreads(options);
+  // Each URL written out literally, so bundlers emit both files.
   const url =
-    options.wasmBinary === undefined
-      ? locate('mha.wasm', options.wasmURL, options.locateFile, () => moduleRelative('mha.wasm', () => new URL('./mha.wasm', import.meta.url)))
-      : undefined;
+    options.wasmBinary !== undefined
+      ? undefined
+      : options.simd
+        ? locate('mha.wasm', options.wasmURL, options.locateFile, () => moduleRelative('mha.wasm', () => new URL('./mha.wasm', import.meta.url)))
+        : locate('mha-nosimd.wasm', options.wasmURL, options.locateFile, () =>
+            moduleRelative('mha-nosimd.wasm', () => new URL('./mha-nosimd.wasm', import.meta.url)));
   const module = await compileWasm({ wasmBinary: options.wasmBinary, url });
   return new Promise((resolve, reject) => {
     createMhaModule({ instantiateWasm: instantiateWith(module, reject) }).then(resolve, reject);

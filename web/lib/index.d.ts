@@ -52,7 +52,10 @@ export interface AttentionResult<TOut extends ResultArrays = {}, TWeights extend
 }
 
 export interface Capabilities {
-  /** Always true: the module requires WebAssembly SIMD and `init()` checks for it. */
+  /**
+   * True with the SIMD builds; false with `mha-nosimd.wasm`, the same kernels on
+   * one lane, loaded when the engine lacks WebAssembly SIMD or with `init({ simd: false })`.
+   */
   simd: boolean;
   /**
    * Threads that compute each call: 1 with the single-threaded build, or the
@@ -61,7 +64,7 @@ export interface Capabilities {
   threads: number;
   /** The package version. */
   version: string;
-  /** The xsimd backend compiled into the .wasm (`"sse2"`, lowered to SIMD128). */
+  /** The kernels' architecture: `"sse2"` (xsimd's SSE2 backend, lowered to SIMD128) or `"scalar"`. */
   simdArchitecture: string;
 }
 
@@ -109,6 +112,11 @@ export interface InitOptions {
    * @defaultValue 1
    */
   threads?: number;
+  /**
+   * `false` loads `mha-nosimd.wasm` (no WebAssembly SIMD, one thread), `true`
+   * requires SIMD. By default, SIMD is used when the engine has it.
+   */
+  simd?: boolean;
 }
 
 /**

@@ -5,22 +5,24 @@
 // node.cjs read the file next to them, browser.mjs lets the Emscripten glue
 // fetch it next to itself.
 //
-// Two builds ship: mha.wasm (one thread, runs everywhere) and mha-mt.wasm
-// (pthreads on Web Workers / worker_threads over a SharedArrayBuffer).
-// init({ threads: n > 1 }) picks the second when the host allows it, and
-// otherwise warns once and uses the first.
+// Three builds ship: mha.wasm (one thread, WebAssembly SIMD), mha-mt.wasm
+// (pthreads on Web Workers / worker_threads over a SharedArrayBuffer) and
+// mha-nosimd.wasm (one thread, no SIMD: the same kernels on one-lane batches,
+// for engines without WebAssembly SIMD). init({ threads: n > 1 }) picks the
+// second when the host allows it, and otherwise warns once and uses the
+// first; an engine without SIMD, or init({ simd: false }), gets the third.
 import { describe } from './arguments.mjs';
 import { createApi } from './api.mjs';
 import { hrefOf, isURLLike } from './wasm_files.mjs';
 
 // The smallest module that uses a SIMD instruction: (func (result v128)
-// i32.const 0 i8x16.splat). Checked before loading, so an engine without
-// SIMD gets a clear message instead of a compile error from deep in the glue.
+// i32.const 0 i8x16.splat). Checked before loading: an engine without SIMD
+// gets the build without it instead of a compile error from deep in the glue.
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
 ]);
 
-const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'workerURL', 'locateFile', 'threads'];
+const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'workerURL', 'locateFile', 'threads', 'simd'];
 /** The C++ pool's cap (src/layer/thread_pool.hpp, max_workers). */
 export const MAX_THREADS = 8;
 
@@ -32,7 +34,10 @@ function readInitOptions(options) {
       throw new TypeError(`init: unknown option ${JSON.stringify(key)}; expected one of ${INIT_OPTIONS.join(', ')}`);
     }
   }
-  const { wasmBinary, wasmURL, workerURL, locateFile, threads = 1 } = options;
+  const { wasmBinary, wasmURL, workerURL, locateFile, threads = 1, simd } = options;
+  if (simd !== undefined && typeof simd !== 'boolean') {
+    throw new TypeError(`simd: expected true, false or nothing (detect), got ${describe(simd)}`);
+  }
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${describe(threads)}`);
   }
@@ -52,6 +57,7 @@ function readInitOptions(options) {
     workerURL: workerURL === undefined ? undefined : hrefOf(workerURL),
     locateFile,
     threads,
+    simd,
   };
 }
 
@@ -70,8 +76,9 @@ function releaseWorkers(Module) {
 }
 
 /**
- * instantiate({ wasmBinary, wasmURL, workerURL, locateFile, threads }) -> Promise<Emscripten module>
- * (the threads build when threads > 1, with Module.mhaPoolSize = threads - 1);
+ * instantiate({ wasmBinary, wasmURL, workerURL, locateFile, threads, simd }) -> Promise<Emscripten module>
+ * (the threads build when threads > 1, with Module.mhaPoolSize = threads - 1; mha-nosimd.wasm
+ * loaded through the single-threaded glue when simd is false);
  * threadsUnavailable() -> null, or why this host cannot run the threads build.
  */
 export function createInit(instantiate, threadsUnavailable) {
@@ -89,17 +96,20 @@ export function createInit(instantiate, threadsUnavailable) {
       }
       return pending;
     }
-    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(SIMD_PROBE)) {
-      throw new Error('init: this JavaScript engine lacks WebAssembly SIMD, which mha-wasm needs (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+    if (typeof WebAssembly !== 'object') throw new Error('init: this JavaScript engine has no WebAssembly');
+    const hasSimd = WebAssembly.validate(SIMD_PROBE);
+    if (checked.simd === true && !hasSimd) {
+      throw new Error('init({ simd: true }): this JavaScript engine lacks WebAssembly SIMD (Chrome/Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+); leave simd out to use the build without it');
     }
+    const simd = checked.simd ?? hasSimd;
     firstOptions = checked;
     let threads = checked.threads;
-    const unavailable = threads > 1 ? threadsUnavailable() : null;
+    const unavailable = threads > 1 ? (simd ? threadsUnavailable() : 'the build without SIMD has no threads') : null;
     if (unavailable) {
       warnOnce(`mha-wasm: init({ threads: ${threads} }): ${unavailable}; using 1 thread`);
       threads = 1;
     }
-    pending = instantiate({ ...checked, threads }).then((Module) => {
+    pending = instantiate({ ...checked, threads, simd }).then((Module) => {
       if (threads > 1) {
         Module.setThreadCount(threads);
         releaseWorkers(Module);

@@ -11,9 +11,9 @@ const { checkWasmBytes, fetchWasmBytes, hrefOf, locate } = require('./wasm_files
 const { VERSION } = require('./api.mjs');
 const { parseSafetensors } = require('./safetensors.mjs');
 
-async function wasmBytes({ wasmBinary, wasmURL, locateFile, threads }) {
+async function wasmBytes({ wasmBinary, wasmURL, locateFile, threads, simd }) {
   if (wasmBinary !== undefined) return wasmBinary;
-  const file = threads > 1 ? 'mha-mt.wasm' : 'mha.wasm';
+  const file = threads > 1 ? 'mha-mt.wasm' : simd ? 'mha.wasm' : 'mha-nosimd.wasm';
   const url = hrefOf(locate(file, wasmURL, locateFile, () => path.join(__dirname, file)));
   if (/^https?:/i.test(url)) return fetchWasmBytes(url);
   const bytes = await readFile(url.startsWith('file:') ? fileURLToPath(url) : url);

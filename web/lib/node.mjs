@@ -9,12 +9,14 @@ import { checkWasmBytes, fetchWasmBytes, hrefOf, locate } from './wasm_files.mjs
 
 // wasmURL / locateFile: an http(s) URL, a file: URL or a path (relative to
 // the working directory); by default the file next to this module.
-async function wasmBytes({ wasmBinary, wasmURL, locateFile, threads }) {
+async function wasmBytes({ wasmBinary, wasmURL, locateFile, threads, simd }) {
   if (wasmBinary !== undefined) return wasmBinary;
   const url = hrefOf(
     threads > 1
       ? locate('mha-mt.wasm', wasmURL, locateFile, () => new URL('./mha-mt.wasm', import.meta.url))
-      : locate('mha.wasm', wasmURL, locateFile, () => new URL('./mha.wasm', import.meta.url)),
+      : simd
+        ? locate('mha.wasm', wasmURL, locateFile, () => new URL('./mha.wasm', import.meta.url))
+        : locate('mha-nosimd.wasm', wasmURL, locateFile, () => new URL('./mha-nosimd.wasm', import.meta.url)),
   );
   if (/^https?:/i.test(url)) return fetchWasmBytes(url);
   const bytes = await readFile(url.startsWith('file:') ? fileURLToPath(url) : url);
