@@ -22,7 +22,7 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
 ]);
 
-const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'workerURL', 'locateFile', 'threads', 'simd'];
+const INIT_OPTIONS = ['wasmBinary', 'wasmURL', 'workerURL', 'locateFile', 'simd', 'threads'];
 /** The C++ pool's cap (src/layer/thread_pool.hpp, max_workers). */
 export const MAX_THREADS = 8;
 
