@@ -20,3 +20,11 @@ test('examples/decoding_loop.mjs generates with KV caches and matches a full for
   const [, delta] = r.stdout.match(/max \|Δ logit\| = (\S+)/);
   expect(Number(delta)).toBeLessThan(1e-3);
 });
+
+test('examples/generate.mjs opens a checkpoint folder, continues a prompt and prints a head', () => {
+  const r = run('examples/generate.mjs', 'tests/fixtures/models/gpt2', 'Once upon a time', '--tokens', '8', '--attention', '1,2');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/^gpt2: 2 layers x 4 heads, loaded in/);
+  expect(r.stdout).toMatch(/8 tokens; first after \d+ ms \(the prompt\), then [\d.]+ tokens\/s \(1 thread\)/);
+  expect(r.stdout).toContain('layer 1, head 2: rows are queries, columns keys');
+});

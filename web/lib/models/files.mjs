@@ -12,10 +12,11 @@ function isBlob(value) {
   return typeof Blob !== 'undefined' && value instanceof Blob;
 }
 
-async function toBytes(value, name) {
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (isBlob(value)) return new Uint8Array(await value.arrayBuffer());
+// Bytes [start, end) of a value (the whole of it by default).
+async function toBytes(value, name, start = 0, end = sizeOf(value)) {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value, start, end - start);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset + start, end - start);
+  if (isBlob(value)) return new Uint8Array(await value.slice(start, end).arrayBuffer());
   throw new TypeError(`files['${name}']: expected an ArrayBuffer, Uint8Array or Blob, got ${describeSource(value)}`);
 }
 
@@ -26,8 +27,9 @@ function sizeOf(value) {
 }
 
 /**
- * { names, has(name), size(name), bytes(name) -> Promise<Uint8Array>, text(name), json(name) }
- * over an object of name -> bytes, or a list of Files.
+ * { names, has(name), size(name), bytes(name, start?, end?) -> Promise<Uint8Array>, text(name), json(name) }
+ * over an object of name -> bytes, or a list of Files. Ranges let a checkpoint
+ * be read header first, then one tensor at a time.
  */
 export function openFiles(files) {
   let entries;
@@ -42,15 +44,18 @@ export function openFiles(files) {
     throw new TypeError(`files: expected a list of Files or an object of file names to bytes${typeof process === 'object' ? ', or a folder path' : ''}, got ${describeSource(files)}`);
   }
   const byName = new Map(entries);
-  return fileSource(byName, (name) => toBytes(byName.get(name), name), (name) => sizeOf(byName.get(name)));
+  for (const [name, value] of byName) {
+    if (sizeOf(value) === undefined) throw new TypeError(`files['${name}']: expected an ArrayBuffer, Uint8Array or Blob, got ${describeSource(value)}`);
+  }
+  return fileSource(byName, (name, start, end) => toBytes(byName.get(name), name, start, end), (name) => sizeOf(byName.get(name)));
 }
 
-/** A source over `names` with the given readers (./node.mjs builds one over a folder). */
+/** A source over `names` with read(name, start, end) and size(name) (./node.mjs builds one over a folder). */
 export function fileSource(names, read, size) {
   const has = (name) => names.has(name);
-  const bytes = async (name) => {
+  const bytes = async (name, start = 0, end = size(name)) => {
     if (!has(name)) throw new Error(`loadModel: ${name} is missing (files given: ${[...names.keys()].sort().join(', ') || 'none'})`);
-    return read(name);
+    return read(name, start, Math.min(end, size(name)));
   };
   const text = async (name) => new TextDecoder().decode(await bytes(name));
   const json = async (name) => {

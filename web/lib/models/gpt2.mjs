@@ -55,11 +55,11 @@ export function gpt2Tensors(c, checkpoint) {
   return { prefix, expected, optional, ignored };
 }
 
-export function buildGpt2(mha, c, checkpoint, { prefix }, progress) {
+export async function buildGpt2(mha, c, checkpoint, { prefix }, progress) {
   const E = c.hidden;
   const t = (name) => checkpoint.tensor(prefix + name);
-  const wte = t('wte.weight').slice();
-  const wpe = t('wpe.weight').slice();
+  const wte = (await t('wte.weight')).slice();
+  const wpe = (await t('wpe.weight')).slice();
   const activation = ACTIVATIONS[c.activation];
   const owned = [];
   const linear = (inFeatures, outFeatures, weight, bias) => {
@@ -73,14 +73,14 @@ export function buildGpt2(mha, c, checkpoint, { prefix }, progress) {
     const attn = mha.createMultiHeadAttention({ embedDim: E, numHeads: c.heads, batchFirst: true });
     owned.push(attn);
     attn.loadWeights({
-      in_proj_weight: transpose(t(p + 'attn.c_attn.weight'), E, 3 * E),
-      in_proj_bias: t(p + 'attn.c_attn.bias'),
-      'out_proj.weight': transpose(t(p + 'attn.c_proj.weight'), E, E),
-      'out_proj.bias': t(p + 'attn.c_proj.bias'),
+      in_proj_weight: transpose(await t(p + 'attn.c_attn.weight'), E, 3 * E),
+      in_proj_bias: await t(p + 'attn.c_attn.bias'),
+      'out_proj.weight': transpose(await t(p + 'attn.c_proj.weight'), E, E),
+      'out_proj.bias': await t(p + 'attn.c_proj.bias'),
     });
-    const fc = linear(E, c.inner, transpose(t(p + 'mlp.c_fc.weight'), E, c.inner), t(p + 'mlp.c_fc.bias'));
-    const proj = linear(c.inner, E, transpose(t(p + 'mlp.c_proj.weight'), c.inner, E), t(p + 'mlp.c_proj.bias'));
-    const [ln1w, ln1b, ln2w, ln2b] = ['ln_1.weight', 'ln_1.bias', 'ln_2.weight', 'ln_2.bias'].map((n) => t(p + n).slice());
+    const fc = linear(E, c.inner, transpose(await t(p + 'mlp.c_fc.weight'), E, c.inner), await t(p + 'mlp.c_fc.bias'));
+    const proj = linear(c.inner, E, transpose(await t(p + 'mlp.c_proj.weight'), c.inner, E), await t(p + 'mlp.c_proj.bias'));
+    const [ln1w, ln1b, ln2w, ln2b] = await Promise.all(['ln_1.weight', 'ln_1.bias', 'ln_2.weight', 'ln_2.bias'].map(async (n) => (await t(p + n)).slice()));
     layers.push({
       module: attn,
       norm1: (x) => layerNorm(x, E, ln1w, ln1b, c.eps),
@@ -94,8 +94,8 @@ export function buildGpt2(mha, c, checkpoint, { prefix }, progress) {
     });
     progress?.(l + 1);
   }
-  const lnfw = t('ln_f.weight').slice(), lnfb = t('ln_f.bias').slice();
-  const head = linear(E, c.vocab, checkpoint.has('lm_head.weight') ? checkpoint.tensor('lm_head.weight') : wte, null);
+  const lnfw = (await t('ln_f.weight')).slice(), lnfb = (await t('ln_f.bias')).slice();
+  const head = linear(E, c.vocab, checkpoint.has('lm_head.weight') ? await checkpoint.tensor('lm_head.weight') : wte, null);
   const forward = createDecoder({
     hidden: E,
     vocab: c.vocab,

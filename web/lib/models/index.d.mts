@@ -9,7 +9,8 @@ import type { KVCache, MhaModule } from '../index.d.mts';
 export type ModelFiles = File[] | FileList | Record<string, ArrayBuffer | Uint8Array | Blob> | string;
 
 export interface LoadProgress {
-  stage: 'reading' | 'building';
+  stage: 'loading';
+  /** Layers loaded so far, of `total`. */
   loaded: number;
   total: number;
 }

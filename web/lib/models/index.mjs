@@ -86,7 +86,7 @@ const readIds = (ids, vocab) => {
 
 /**
  * mha: the object init() resolves to. files: see ./files.mjs.
- * options.onProgress({ stage: 'reading' | 'building', loaded, total }).
+ * options.onProgress({ stage: 'loading', loaded, total }): layers loaded so far.
  */
 export async function loadModel(mha, files, { onProgress } = {}) {
   const source = files && typeof files.bytes === 'function' && Array.isArray(files.names) ? files : openFiles(files);
@@ -95,7 +95,7 @@ export async function loadModel(mha, files, { onProgress } = {}) {
   const kind = ARCHITECTURES[architecture];
   if (!kind) throw new Error(`loadModel: config.json: model_type ${JSON.stringify(architecture)} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
   const c = kind.read(config);
-  const checkpoint = await openCheckpoint(source, onProgress);
+  const checkpoint = await openCheckpoint(source);
   const layout = kind.tensors(c, checkpoint);
   checkTensors(checkpoint, layout);
 
@@ -114,12 +114,13 @@ export async function loadModel(mha, files, { onProgress } = {}) {
       + `${MiB(cacheBytes)} for a ${cacheTokens}-token cache, ${MiB(WORKING_MARGIN_BYTES)} working margin); at most ${MiB(available)} is available `
       + `(the heap's limit is ${MiB(memory.maxHeapBytes)}, ${MiB(memory.usedBytes)} in use)`);
   }
-  onProgress?.({ stage: 'building', loaded: 0, total: c.layers });
+  checkpoint.checkSizes();
+  onProgress?.({ stage: 'loading', loaded: 0, total: c.layers });
   let runner;
   try {
-    runner = kind.build(mha, c, checkpoint, layout, (layer) => onProgress?.({ stage: 'building', loaded: layer, total: c.layers }));
+    runner = await kind.build(mha, c, checkpoint, layout, (layer) => onProgress?.({ stage: 'loading', loaded: layer, total: c.layers }));
   } catch (error) {
-    throw new Error(`loadModel: ${error.message}`, { cause: error });
+    throw new Error(error.message.startsWith('loadModel:') ? error.message : `loadModel: ${error.message}`, { cause: error });
   }
   const eos = eosIds(config, tokenizer);
   const owned = new Set();

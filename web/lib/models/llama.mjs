@@ -96,17 +96,18 @@ export function llamaTensors(c) {
   return { expected, optional, ignored };
 }
 
-export function buildLlama(mha, c, checkpoint, progress) {
+export async function buildLlama(mha, c, checkpoint, progress) {
   const { hidden: E, inner: I } = c;
   const t = (name) => checkpoint.tensor(name);
   const owned = [];
-  const linear = (inFeatures, outFeatures, prefix) => {
+  const linear = async (inFeatures, outFeatures, prefix) => {
     const bias = checkpoint.has(`${prefix}.bias`);
     const layer = mha.createLinear({ inFeatures, outFeatures, bias });
     owned.push(layer);
-    return layer.loadWeights(bias ? { weight: t(`${prefix}.weight`), bias: t(`${prefix}.bias`) } : { weight: t(`${prefix}.weight`) });
+    const weight = await t(`${prefix}.weight`);
+    return layer.loadWeights(bias ? { weight, bias: await t(`${prefix}.bias`) } : { weight });
   };
-  const table = t('model.embed_tokens.weight').slice();
+  const table = (await t('model.embed_tokens.weight')).slice();
   const layers = [];
   for (let l = 0; l < c.layers; l++) {
     const p = `model.layers.${l}.`;
@@ -122,9 +123,9 @@ export function buildLlama(mha, c, checkpoint, progress) {
     });
     owned.push(attn);
     const names = attn.expectedWeights.map(({ name }) => name);
-    attn.loadWeights(Object.fromEntries(names.map((name) => [name, t(`${p}self_attn.${name}`)])));
-    const gate = linear(E, I, `${p}mlp.gate_proj`), up = linear(E, I, `${p}mlp.up_proj`), down = linear(I, E, `${p}mlp.down_proj`);
-    const n1 = t(`${p}input_layernorm.weight`).slice(), n2 = t(`${p}post_attention_layernorm.weight`).slice();
+    attn.loadWeights(Object.fromEntries(await Promise.all(names.map(async (name) => [name, await t(`${p}self_attn.${name}`)]))));
+    const gate = await linear(E, I, `${p}mlp.gate_proj`), up = await linear(E, I, `${p}mlp.up_proj`), down = await linear(I, E, `${p}mlp.down_proj`);
+    const n1 = (await t(`${p}input_layernorm.weight`)).slice(), n2 = (await t(`${p}post_attention_layernorm.weight`)).slice();
     layers.push({
       module: attn,
       norm1: (x) => rmsNorm(x, E, n1, c.eps),
@@ -141,8 +142,8 @@ export function buildLlama(mha, c, checkpoint, progress) {
     });
     progress?.(l + 1);
   }
-  const norm = t('model.norm.weight').slice();
-  const head = checkpoint.has('lm_head.weight') ? linear(E, c.vocab, 'lm_head') : (() => {
+  const norm = (await t('model.norm.weight')).slice();
+  const head = checkpoint.has('lm_head.weight') ? await linear(E, c.vocab, 'lm_head') : (() => {
     const tied = mha.createLinear({ inFeatures: E, outFeatures: c.vocab, bias: false });
     owned.push(tied);
     return tied.loadWeights({ weight: table });

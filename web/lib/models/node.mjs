@@ -1,5 +1,5 @@
 // mha-wasm/models in Node: loadModel also takes a folder path.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSource } from './files.mjs';
 import { loadModel as loadFromFiles } from './index.mjs';
@@ -13,7 +13,22 @@ async function openFolder(folder) {
   }
   const names = new Map();
   for (const entry of entries) if (entry.isFile()) names.set(entry.name, (await stat(join(folder, entry.name))).size);
-  return fileSource(names, async (name) => new Uint8Array(await readFile(join(folder, name))), (name) => names.get(name));
+  const read = async (name, start, end) => {
+    const file = await open(join(folder, name));
+    try {
+      const bytes = new Uint8Array(end - start);
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesRead } = await file.read(bytes, done, bytes.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return bytes.subarray(0, done);
+    } finally {
+      await file.close();
+    }
+  };
+  return fileSource(names, read, (name) => names.get(name));
 }
 
 /** As ./index.mjs's loadModel; `files` may also be a folder path. */
