@@ -484,7 +484,8 @@ status check_kv_cache_config(const kv_cache_config& c)
     if (bytes > workspace_layout::max_bytes)
         return status::range_error(concat("a cache of batchSize ", c.batch_size, ", numHeads ", c.num_heads,
                                           ", headDim ", c.head_dim, ", valueDim ", c.value_dim, " and maxLength ",
-                                          c.max_length, " needs ", bytes, " bytes, more than a WebAssembly heap can hold"));
+                                          c.max_length, " needs ", bytes, " bytes in one block; the WebAssembly heap gives at most ",
+                                          workspace_layout::max_bytes, " per block"));
     return {};
 }
 

@@ -48,7 +48,7 @@ status reserve(workspace& memory, const workspace_layout& layout)
 {
     if (!layout.fits())
         return status::range_error("this call needs more than " + std::to_string(workspace_layout::max_bytes >> 20)
-                                   + " MiB of memory, more than a WebAssembly heap can hold");
+                                   + " MiB of memory in one block, the most the WebAssembly heap gives one allocation");
     if (!memory.reserve(layout.total()))
         return status::range_error("could not allocate " + std::to_string(layout.total())
                                    + " bytes for this call in the WebAssembly heap (out of memory)");

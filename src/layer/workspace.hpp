@@ -30,9 +30,10 @@ public:
     bool fits() const { return total_ <= max_bytes; }
     std::uint64_t total() const { return total_; }
 
-    // The largest workspace a plan may ask for: below wasm32's 4 GiB address
-    // space with room for the module itself.
-    static constexpr std::uint64_t max_bytes = (std::uint64_t(1) << 32) - (std::uint64_t(1) << 27);
+    // The largest block one allocation may ask for. The heap grows to 4 GiB,
+    // but Emscripten's sbrk takes a signed 32-bit increment, so one block must
+    // stay below 2 GiB (with room for malloc's own growth step).
+    static constexpr std::uint64_t max_bytes = (std::uint64_t(1) << 31) - (std::uint64_t(1) << 27);
 
 private:
     std::uint64_t total_ = 0;
@@ -88,7 +89,8 @@ private:
 };
 
 // Reserves layout.total() bytes in `memory`: a RangeError when the layout
-// exceeds what a WebAssembly heap can hold or the heap cannot provide it.
+// exceeds what one allocation of the WebAssembly heap can be, or the heap
+// cannot provide it.
 status reserve(workspace& memory, const workspace_layout& layout);
 
 // Floats that outlive a call (packed weights), allocated fallibly.

@@ -6,21 +6,34 @@ import { mulberry32, randomTensor, referenceAttention } from './reference_attent
 
 const freshInit = async (tag) => (await import(`../../dist/node.mjs?${tag}`)).init;
 
-test('a cache the heap cannot also hold is a RangeError; the module then computes normally', async () => {
+test('a cache the heap cannot also hold is a RangeError; the module then computes normally, above 2 GiB too', async () => {
   const mha = await freshInit('oom-cache').then((init) => init());
-  // 16 heads x 64 dims x 2 (keys and values) x 4 bytes x maxLength 150,000: 1.2 GB each; the heap stops at 2 GiB.
-  const options = { batchSize: 1, numHeads: 16, headDim: 64, maxLength: 150000 };
+  // 16 heads x 64 dims x 2 (keys and values) x 4 bytes x maxLength 180,000: 1.5 GB each; the heap stops at 4 GiB.
+  const options = { batchSize: 1, numHeads: 16, headDim: 64, maxLength: 180000 };
   const first = mha.createKVCache(options);
-  expect(first.byteLength).toBeGreaterThan(1.2e9);
+  const second = mha.createKVCache(options);
+  expect(first.byteLength).toBeGreaterThan(1.4e9);
+  expect(mha.heapBytes).toBeGreaterThan(2 ** 31);
   expect(() => mha.createKVCache(options)).toThrow(RangeError);
   expect(() => mha.createKVCache(options)).toThrow(/^createKVCache: could not allocate \d+ bytes for the cache in the WebAssembly heap \(out of memory\)/);
   const rand = mulberry32(1);
   const q = randomTensor(rand, [1, 2, 5, 8]);
   const expected = referenceAttention(q, q, q).output;
   expect(firstMismatch(mha.scaledDotProductAttention(q, q, q).output.data, expected, { atol: 2e-5, rtol: 1e-4 })).toBeNull();
+  // A layer created now lives above 2 GiB: addresses there work (unsigned everywhere).
+  const layer = mha.createMultiHeadAttention({ embedDim: 8, numHeads: 2 });
+  const weights = Object.fromEntries(layer.expectedWeights.map(({ name, shape }) => [name, randomTensor(rand, shape, 0.3).data]));
+  layer.loadWeights(weights);
+  const x = randomTensor(rand, [5, 1, 8]);
+  const high = layer.forward(x, x, x).output.data;
+  layer.dispose();
   first.dispose();
+  second.dispose();
   const again = mha.createKVCache(options); // the memory came back
   again.dispose();
+  const low = mha.createMultiHeadAttention({ embedDim: 8, numHeads: 2 }).loadWeights(weights);
+  expect(low.forward(x, x, x).output.data).toEqual(high);
+  low.dispose();
 });
 
 test('three layers called once each with 805 MB of per-head weights all succeed: each call gives its memory back', async () => {

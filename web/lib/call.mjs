@@ -1,4 +1,5 @@
 // The one way a call crosses into WebAssembly: plan, stage, run, copy out.
+// (Heap addresses may pass 2 GiB, so every shift of one is unsigned: >>>.)
 //
 //   1. The call's shapes, lengths and flags go into the call record (a few
 //      hundred bytes of linear memory, laid out by src/bindings/call_record.hpp
@@ -34,41 +35,41 @@ export function createCaller(Module) {
       const t = inputs[i];
       const base = record + L.inputs + i * L.inputStride;
       if (t === undefined) {
-        u32[(base + L.inputKind) >> 2] = 0;
+        u32[(base + L.inputKind) >>> 2] = 0;
         continue;
       }
-      u32[(base + L.inputKind) >> 2] = INPUT_KINDS[t.kind ?? 'float32'];
-      u32[(base + L.inputRank) >> 2] = t.shape.length;
-      for (let d = 0; d < t.shape.length; d++) u32[((base + L.inputDims) >> 2) + d] = t.shape[d];
-      f64[(base + L.inputLength) >> 3] = lengthOf(t.data);
+      u32[(base + L.inputKind) >>> 2] = INPUT_KINDS[t.kind ?? 'float32'];
+      u32[(base + L.inputRank) >>> 2] = t.shape.length;
+      for (let d = 0; d < t.shape.length; d++) u32[((base + L.inputDims) >>> 2) + d] = t.shape[d];
+      f64[(base + L.inputLength) >>> 3] = lengthOf(t.data);
     }
-    u32[(record + L.isCausal) >> 2] = flags.isCausal ? 1 : 0;
-    u32[(record + L.causalAlignment) >> 2] = flags.causalAlignment ? ALIGNMENTS[flags.causalAlignment] : 0;
-    u32[(record + L.needWeights) >> 2] = flags.needWeights ? 1 : 0;
-    u32[(record + L.averageAttnWeights) >> 2] = flags.averageAttnWeights ? 1 : 0;
-    u32[(record + L.hasScale) >> 2] = flags.scale === undefined ? 0 : 1;
-    f32[(record + L.scale) >> 2] = flags.scale ?? 0;
-    u32[(record + L.cache) >> 2] = flags.cache ?? 0;
-    f64[(record + L.outLengths) >> 3] = out.output === undefined ? -1 : lengthOf(out.output);
-    f64[((record + L.outLengths) >> 3) + 1] = out.weights === undefined ? -1 : lengthOf(out.weights);
+    u32[(record + L.isCausal) >>> 2] = flags.isCausal ? 1 : 0;
+    u32[(record + L.causalAlignment) >>> 2] = flags.causalAlignment ? ALIGNMENTS[flags.causalAlignment] : 0;
+    u32[(record + L.needWeights) >>> 2] = flags.needWeights ? 1 : 0;
+    u32[(record + L.averageAttnWeights) >>> 2] = flags.averageAttnWeights ? 1 : 0;
+    u32[(record + L.hasScale) >>> 2] = flags.scale === undefined ? 0 : 1;
+    f32[(record + L.scale) >>> 2] = flags.scale ?? 0;
+    u32[(record + L.cache) >>> 2] = flags.cache ?? 0;
+    f64[(record + L.outLengths) >>> 3] = out.output === undefined ? -1 : lengthOf(out.output);
+    f64[((record + L.outLengths) >>> 3) + 1] = out.weights === undefined ? -1 : lengthOf(out.weights);
     const rotary = flags.rotary;
-    u32[(record + L.rotary) >> 2] = rotary ? 1 : 0;
+    u32[(record + L.rotary) >>> 2] = rotary ? 1 : 0;
     if (rotary) {
-      u32[(record + L.rotaryDim) >> 2] = rotary.rotaryDim;
-      u32[(record + L.rotaryInterleaved) >> 2] = rotary.interleaved ? 1 : 0;
-      u32[(record + L.rotaryHasOffset) >> 2] = rotary.positionOffset === undefined ? 0 : 1;
-      f64[(record + L.rotaryBase) >> 3] = rotary.base;
-      f64[(record + L.rotaryOffset) >> 3] = rotary.positionOffset ?? 0;
+      u32[(record + L.rotaryDim) >>> 2] = rotary.rotaryDim;
+      u32[(record + L.rotaryInterleaved) >>> 2] = rotary.interleaved ? 1 : 0;
+      u32[(record + L.rotaryHasOffset) >>> 2] = rotary.positionOffset === undefined ? 0 : 1;
+      f64[(record + L.rotaryBase) >>> 3] = rotary.base;
+      f64[(record + L.rotaryOffset) >>> 3] = rotary.positionOffset ?? 0;
     }
-    u32[(record + L.alibi) >> 2] = flags.alibi === undefined ? 0 : flags.alibi.standard ? 1 : 2;
-    u32[(record + L.window) >> 2] = flags.window ?? 0;
-    f32[(record + L.softcap) >> 2] = flags.softcap ?? 0;
+    u32[(record + L.alibi) >>> 2] = flags.alibi === undefined ? 0 : flags.alibi.standard ? 1 : 2;
+    u32[(record + L.window) >>> 2] = flags.window ?? 0;
+    f32[(record + L.softcap) >>> 2] = flags.softcap ?? 0;
   }
 
   function readShape(offset) {
     const u32 = Module.HEAPU32;
-    const rank = u32[(record + offset) >> 2];
-    const dims = (record + offset + L.shapeDims) >> 2;
+    const rank = u32[(record + offset) >>> 2];
+    const dims = (record + offset + L.shapeDims) >>> 2;
     return Array.from(u32.subarray(dims, dims + rank));
   }
 
@@ -78,21 +79,21 @@ export function createCaller(Module) {
       const t = inputs[i];
       if (t === undefined) continue;
       const range = record + L.inputRanges + i * L.rangeStride;
-      const count = Module.HEAPF64[(range + L.rangeCount) >> 3];
+      const count = Module.HEAPF64[(range + L.rangeCount) >>> 3];
       if (count === 0) continue;
-      const first = Module.HEAPF64[(range + L.rangeFirst) >> 3];
-      const heap = Module.HEAPU32[(range + L.rangeHeap) >> 2];
+      const first = Module.HEAPF64[(range + L.rangeFirst) >>> 3];
+      const heap = Module.HEAPU32[(range + L.rangeHeap) >>> 2];
       const source = first === 0 && count === lengthOf(t.data) ? t.data : t.data.subarray(first, first + count);
       if (t.kind === 'boolean') Module.HEAPU8.set(source, heap);
-      else Module.HEAPF32.set(source, heap >> 2);
+      else Module.HEAPF32.set(source, heap >>> 2);
     }
   }
 
   function copyResult(index, target) {
     const range = record + L.outputRanges + index * L.rangeStride;
-    const count = Module.HEAPF64[(range + L.rangeCount) >> 3];
-    const first = Module.HEAPF64[(range + L.rangeFirst) >> 3];
-    const heap = Module.HEAPU32[(range + L.rangeHeap) >> 2] >> 2;
+    const count = Module.HEAPF64[(range + L.rangeCount) >>> 3];
+    const first = Module.HEAPF64[(range + L.rangeFirst) >>> 3];
+    const heap = Module.HEAPU32[(range + L.rangeHeap) >>> 2] >>> 2;
     target.set(Module.HEAPF32.subarray(heap, heap + count), first);
   }
 
@@ -107,9 +108,9 @@ export function createCaller(Module) {
     writeInputs(inputs, flags, out);
     const code = plan(address);
     if (code !== 0) throw new ERROR_CLASSES[code](`${context}: ${mailbox.message()}`);
-    const steps = Module.HEAPU32[(record + L.steps) >> 2];
+    const steps = Module.HEAPU32[(record + L.steps) >>> 2];
     const outputShape = readShape(L.outputShape);
-    const hasWeights = Module.HEAPU32[(record + L.hasWeights) >> 2] === 1;
+    const hasWeights = Module.HEAPU32[(record + L.hasWeights) >>> 2] === 1;
     const weightsShape = hasWeights ? readShape(L.weightsShape) : null;
     const output = out.output ?? new Float32Array(outputShape.reduce((a, b) => a * b, 1));
     const weights = hasWeights ? out.weights ?? new Float32Array(weightsShape.reduce((a, b) => a * b, 1)) : null;
@@ -120,7 +121,7 @@ export function createCaller(Module) {
       copyResult(0, output);
     }
     if (hasWeights) copyResult(1, weights);
-    if (Module.HEAPF64[(record + L.workspaceBytes) >> 3] > RELEASE_ABOVE_BYTES) release();
+    if (Module.HEAPF64[(record + L.workspaceBytes) >>> 3] > RELEASE_ABOVE_BYTES) release();
     return { output: { data: output, shape: outputShape }, weights: hasWeights ? { data: weights, shape: weightsShape } : null };
   }
 

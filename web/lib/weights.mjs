@@ -103,7 +103,7 @@ export class OwnedCore {
     let offset = base;
     const list = weights.map((w) => {
       const length = lengthOf(w.data);
-      this.#module.HEAPF32.set(w.data, offset >> 2);
+      this.#module.HEAPF32.set(w.data, offset >>> 2);
       const entry = { name: w.name, ptr: offset, length, shape: w.shape };
       offset += align(length * 4);
       return entry;
