@@ -21,7 +21,8 @@ const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-
 
 // The README's line for bundlers that do not follow new URL('…', import.meta.url):
 // copy these files of the package next to the bundle.
-export const RUNTIME_FILES = ['mha.wasm', 'mha-mt.wasm', 'mha-mt.mjs', 'mha-mt.worker.mjs'];
+// With mha-wasm/worker, also its worker and the glue it imports.
+export const RUNTIME_FILES = ['mha.wasm', 'mha-mt.wasm', 'mha-mt.mjs', 'mha-mt.worker.mjs', 'worker_thread.mjs', 'mha.mjs'];
 
 function copyRuntimeFiles(project) {
   for (const file of RUNTIME_FILES) copyFileSync(join(project, 'node_modules', 'mha-wasm', 'dist', file), join(project, 'dist', file));

@@ -32,6 +32,8 @@ export function makeConsumer(parent, name, tarball, { plain = false } = {}) {
   if (plain) {
     const run = join(project, 'run.js');
     writeFileSync(run, readFileSync(run, 'utf8').replace("from 'mha-wasm'", "from './node_modules/mha-wasm/dist/browser.mjs'"));
+    const proxy = join(project, 'proxy.js');
+    writeFileSync(proxy, readFileSync(proxy, 'utf8').replace("from 'mha-wasm/worker'", "from './node_modules/mha-wasm/dist/worker.mjs'"));
   }
   return project;
 }

@@ -2,7 +2,8 @@
 // tarball installed into empty temporary projects, each built or served by
 // one bundler with nothing but the README's one line for it, then opened in
 // Chromium and Firefox. Every page computes one forward pass (on the page
-// and in the application's own module Worker, with 1 and 2 threads) and the
+// and in the application's own module Worker, with 1 and 2 threads, and
+// through mha-wasm/worker's initWorker) and the
 // result must be the bits mha-wasm gives in Node, within float32 tolerance of
 // a float64 reference.
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -39,6 +40,8 @@ const VARIANTS = [
   { name: 'on the page, 2 threads', query: '?threads=2', threads: 2 },
   { name: 'in a module Worker, 1 thread', query: '?worker=1&threads=1', threads: 1 },
   { name: 'in a module Worker, 2 threads', query: '?worker=1&threads=2', threads: 2 },
+  // mha-wasm/worker: the package's own Worker, every call a Promise.
+  { name: 'through initWorker (mha-wasm/worker), 2 threads', query: '?worker=proxy&threads=2', threads: 2, proxy: true },
 ];
 // Without COOP/COEP: threads fall back to one, with one warning.
 const FALLBACK_VARIANTS = [
@@ -111,6 +114,8 @@ function checkResult(result, variant, scenario) {
   expect(result.same).toBe(true);
   expect(result.isolated).toBe(scenario.isolated !== false);
   expect(result.capabilities.threads).toBe(variant.threads);
+  // initWorker's calls transferred the inputs ({ transfer: true }).
+  if (variant.proxy) expect(result.detached).toBe(true);
   // Same .wasm, same inputs: the same bits as in Node, for every thread count.
   expect(result.output).toEqual(expected.output);
   expect(result.weights).toEqual(expected.weights);

@@ -2,8 +2,8 @@
 // installed into empty projects that type-check tests/types/consumers/ under
 // moduleResolution node16 (an ES module and a CommonJS caller) and bundler,
 // with the current TypeScript (7), the repository's 5.9 and 5.4 (before
-// typed arrays became generic, so the package's fallback types are used);
-// and arethetypeswrong on the tarball.
+// typed arrays became generic, so the package's fallback types are used),
+// mha-wasm/worker included; and arethetypeswrong on the tarball.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +20,9 @@ const TYPESCRIPTS = [
 
 const COMMON = { strict: true, noEmit: true, target: 'es2022', lib: ['es2022'], types: [], skipLibCheck: false };
 const CONSUMERS = [
-  { name: 'node16, ES module', type: 'module', files: ['esm.ts', 'no_default.ts'], options: { module: 'node16', moduleResolution: 'node16' } },
-  { name: 'node16, CommonJS', type: 'commonjs', files: ['cjs.ts'], options: { module: 'node16', moduleResolution: 'node16' } },
-  { name: 'bundler', type: 'module', files: ['esm.ts'], modernFiles: ['no_default.ts'], options: { module: 'esnext', moduleResolution: 'bundler' } },
+  { name: 'node16, ES module', type: 'module', files: ['esm.ts', 'no_default.ts', 'worker.ts'], options: { module: 'node16', moduleResolution: 'node16' } },
+  { name: 'node16, CommonJS', type: 'commonjs', files: ['cjs.ts', 'worker.ts'], options: { module: 'node16', moduleResolution: 'node16' } },
+  { name: 'bundler', type: 'module', files: ['esm.ts', 'worker.ts'], modernFiles: ['no_default.ts'], options: { module: 'esnext', moduleResolution: 'bundler' } },
 ];
 
 let folder, tarball;
@@ -65,5 +65,6 @@ test('arethetypeswrong finds no problems in the tarball', () => {
   // Every entry point resolves for node10, node16 (CJS and ESM) and bundler.
   const root = report.analysis.entrypoints['.'].resolutions;
   expect(Object.keys(root).sort()).toEqual(['bundler', 'node10', 'node16-cjs', 'node16-esm']);
+  expect(Object.keys(report.analysis.entrypoints)).toEqual(expect.arrayContaining(['.', './models', './worker']));
   expect(run.status).toBe(0);
 }, 60000);

@@ -560,3 +560,193 @@ export declare const VERSION: string;
 // createSelfAttention, createLinear, createKVCache, createCache): nameable
 // as types, not exported as values.
 export type { KVCache, Linear, MultiHeadAttention, SelfAttention };
+
+// ---------------------------------------------------------------------------
+// mha-wasm/worker: the module in a dedicated Worker (types only here; the
+// entry point `mha-wasm/worker` exports `initWorker`).
+
+/** Options of the {@link WorkerModule} calls that take input arrays. */
+export interface TransferOption {
+  /**
+   * Transfer the ArrayBuffers under this call's input arrays (tensors, masks,
+   * weights, safetensors bytes) to the worker instead of copying them. It costs
+   * nothing, but the caller's arrays are detached: their length becomes 0 and
+   * passing them again is a TypeError. Whole buffers move (a subarray detaches
+   * its whole buffer); arrays on a SharedArrayBuffer are shared, never
+   * transferred; `out` arrays stay with the caller.
+   * @defaultValue false (the inputs are copied)
+   */
+  transfer?: boolean;
+}
+
+/** The options of `initWorker` (`mha-wasm/worker`): those of {@link init}, and where the worker's script is. */
+export interface WorkerInitOptions extends InitOptions {
+  /**
+   * Where the worker's script is: browsers, `worker_thread.mjs` (started as a
+   * module Worker; it imports `mha.mjs` and `mha-mt.mjs` next to itself);
+   * Node, `worker_node_thread.mjs` (a path or a `file:` URL).
+   * @defaultValue the file next to the package's JavaScript (bundlers that
+   * follow `new Worker(new URL('./worker_thread.mjs', import.meta.url), { type: 'module' })`
+   * emit it)
+   */
+  scriptURL?: URLLike;
+}
+
+/** What {@link WorkerModule.memory} resolves to: the worker's WebAssembly heap. */
+export interface MemoryStats {
+  /** The heap's size now, in bytes (it only grows). */
+  heapBytes: number;
+  /** The most it may grow to. */
+  maxHeapBytes: number;
+  /** Bytes malloc has handed out. */
+  usedBytes: number;
+  /** Bytes malloc holds free. */
+  freeBytes: number;
+  /** The free block at the top of the heap (available without growing it). */
+  freeAtTopBytes: number;
+}
+
+/**
+ * A {@link KVCache} in the worker. `length` and `byteLength` are as of the last
+ * settled call that used or changed the cache (the worker reports them with
+ * every reply), so read them after awaiting that call.
+ */
+export interface WorkerKVCache {
+  readonly config: Readonly<Required<KVCacheOptions>>;
+  /** Tokens cached, after the last settled call on this cache. @throws Error after dispose(). */
+  readonly length: number;
+  readonly maxLength: number;
+  /** WebAssembly memory the cache holds in the worker, in bytes. @throws Error after dispose(). */
+  readonly byteLength: number;
+  /** True once dispose() was called. */
+  readonly disposed: boolean;
+  /** Keeps the first `length` tokens; rejects with a RangeError beyond the current length. */
+  truncate(length: number): Promise<this>;
+  /** Empties the cache; its memory stays reserved. */
+  reset(): Promise<this>;
+  /** Frees the cache's memory in the worker. Later use rejects; calling it twice is harmless. */
+  dispose(): Promise<void>;
+}
+
+/** {@link ScaledDotProductAttentionOptions} for the worker: `cache` is a {@link WorkerKVCache}. */
+export interface WorkerScaledDotProductAttentionOptions<TOut extends ResultArrays = ResultArrays>
+  extends Omit<ScaledDotProductAttentionOptions<TOut>, 'cache' | 'out'>,
+    TransferOption {
+  cache?: WorkerKVCache;
+  /** Arrays to copy the results into (on the calling thread, once they arrive); see {@link ResultArrays}. */
+  out?: TOut;
+}
+
+/** {@link ForwardOptions} for the worker: `cache` is a {@link WorkerKVCache} of this layer. */
+export interface WorkerForwardOptions<TOut extends ResultArrays = ResultArrays> extends Omit<ForwardOptions<TOut>, 'cache' | 'out'>, TransferOption {
+  cache?: WorkerKVCache;
+  /** Arrays to copy the results into (on the calling thread, once they arrive); see {@link ResultArrays}. */
+  out?: TOut;
+}
+
+/** {@link SelfAttentionForwardOptions} for the worker: `cache` is a {@link WorkerKVCache} of this layer. */
+export interface WorkerSelfAttentionForwardOptions<TOut extends ResultArrays = ResultArrays>
+  extends Omit<SelfAttentionForwardOptions<TOut>, 'cache' | 'out'>,
+    TransferOption {
+  cache?: WorkerKVCache;
+  /** Arrays to copy the results into (on the calling thread, once they arrive); see {@link ResultArrays}. */
+  out?: TOut;
+}
+
+/** A {@link MultiHeadAttention} in the worker. `config` and `expectedWeights` are kept here (no round trip). */
+export interface WorkerMultiHeadAttention {
+  readonly config: Readonly<Required<Omit<MultiHeadAttentionOptions, 'dropout'>>>;
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  /** True once dispose() was called. */
+  readonly disposed: boolean;
+  /** @throws Error after dispose(). */
+  readonly expectedWeights: WeightSpec[];
+  /** Resolves to this proxy once the weights are in the worker. */
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions & TransferOption): Promise<this>;
+  forward<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options: WorkerForwardOptions<TOut> & { needWeights: false },
+  ): Promise<AttentionResult<TOut, false>>;
+  forward<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: WorkerForwardOptions<TOut> & { needWeights?: true },
+  ): Promise<AttentionResult<TOut, true>>;
+  forward<TOut extends ResultArrays = {}>(query: Tensor, key: Tensor, value: Tensor, options?: WorkerForwardOptions<TOut>): Promise<AttentionResult<TOut>>;
+  createCache(options: LayerCacheOptions): Promise<WorkerKVCache>;
+  /** Frees the layer's memory in the worker. Later calls reject; calling it twice is harmless. */
+  dispose(): Promise<void>;
+}
+
+/** A {@link SelfAttention} in the worker. */
+export interface WorkerSelfAttention {
+  readonly config: SelfAttention['config'];
+  readonly disposed: boolean;
+  /** @throws Error after dispose(). */
+  readonly expectedWeights: WeightSpec[];
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions & TransferOption): Promise<this>;
+  createCache(options: LayerCacheOptions): Promise<WorkerKVCache>;
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options: WorkerSelfAttentionForwardOptions<TOut> & { needWeights: true }): Promise<AttentionResult<TOut, true>>;
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options?: WorkerSelfAttentionForwardOptions<TOut> & { needWeights?: false }): Promise<AttentionResult<TOut, false>>;
+  forward<TOut extends ResultArrays = {}>(x: Tensor, options?: WorkerSelfAttentionForwardOptions<TOut>): Promise<AttentionResult<TOut>>;
+  dispose(): Promise<void>;
+}
+
+/** A {@link Linear} in the worker. */
+export interface WorkerLinear {
+  readonly config: Readonly<Required<LinearOptions>>;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly disposed: boolean;
+  /** @throws Error after dispose(). */
+  readonly expectedWeights: WeightSpec[];
+  loadWeights(stateDict: StateDict, options?: LoadWeightsOptions & TransferOption): Promise<this>;
+  forward<TOut extends Pick<ResultArrays, 'output'> = {}>(x: Tensor, options?: { out?: TOut } & TransferOption): Promise<AttentionResult<TOut, false>>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * {@link MhaModule} in a dedicated Worker (`initWorker` from `mha-wasm/worker`):
+ * the same functions, each returning a Promise and computing in the worker, so
+ * the calling thread never waits. Results arrive on transferred ArrayBuffers;
+ * inputs are copied unless a call's options say `transfer: true`. Errors keep
+ * their class (TypeError, RangeError, Error) and message.
+ */
+export interface WorkerModule {
+  /** The worker's module: threads in use, version, SIMD backend. */
+  readonly capabilities: Capabilities;
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options: WorkerScaledDotProductAttentionOptions<TOut> & { needWeights: true },
+  ): Promise<AttentionResult<TOut, true>>;
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: WorkerScaledDotProductAttentionOptions<TOut> & { needWeights?: false },
+  ): Promise<AttentionResult<TOut, false>>;
+  scaledDotProductAttention<TOut extends ResultArrays = {}>(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    options?: WorkerScaledDotProductAttentionOptions<TOut>,
+  ): Promise<AttentionResult<TOut>>;
+  createKVCache(options: KVCacheOptions): Promise<WorkerKVCache>;
+  createMultiHeadAttention(options: MultiHeadAttentionOptions): Promise<WorkerMultiHeadAttention>;
+  createSelfAttention(options: SelfAttentionOptions): Promise<WorkerSelfAttention>;
+  createLinear(options: LinearOptions): Promise<WorkerLinear>;
+  applyRotaryEmbedding(x: Tensor, options?: RotaryOptions & TransferOption): Promise<ResultTensor>;
+  /** {@link parseSafetensors}, in the worker. */
+  parseSafetensors(bytes: ArrayBuffer | Uint8Array, options?: TransferOption): Promise<ReturnType<typeof parseSafetensors>>;
+  /** The worker's WebAssembly heap. */
+  memory(): Promise<MemoryStats>;
+  /** Stops the worker; pending and later calls reject with an Error. Resolves once it has stopped. */
+  terminate(): Promise<void>;
+}

@@ -1,5 +1,7 @@
 // The application's entry: ?threads=N, and ?worker=1 to compute in a module
-// Worker instead of on the page. The result lands in window.__result.
+// Worker instead of on the page, or ?worker=proxy through mha-wasm/worker's
+// initWorker(). The result lands in window.__result.
+import { runProxy } from './proxy.js';
 import { run } from './run.js';
 
 function inWorker(threads) {
@@ -14,7 +16,8 @@ function inWorker(threads) {
 async function main() {
   const params = new URLSearchParams(location.search);
   const threads = Number(params.get('threads') ?? '1');
-  const result = params.get('worker') === '1' ? await inWorker(threads) : await run(threads);
+  const worker = params.get('worker');
+  const result = worker === '1' ? await inWorker(threads) : worker === 'proxy' ? await runProxy(threads) : await run(threads);
   window.__result = result;
   document.body.dataset.done = 'true';
 }
