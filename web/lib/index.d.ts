@@ -72,7 +72,7 @@ export interface Capabilities {
 export type URLLike = string | { readonly href: string };
 
 /** The files the package loads at run time, as named to {@link InitOptions.locateFile}. */
-export type PackageFile = 'mha.wasm' | 'mha-mt.wasm' | 'mha-mt.worker.mjs';
+export type PackageFile = 'mha.wasm' | 'mha-mt.wasm' | 'mha-nosimd.wasm' | 'mha-mt.worker.mjs';
 
 export interface InitOptions {
   /**
@@ -507,6 +507,8 @@ export interface MhaModule {
   readonly capabilities: Capabilities;
   /** Current size of the WebAssembly heap in bytes (for leak checks). */
   readonly heapBytes: number;
+  /** The heap's size now and at most, and malloc's use of it. */
+  memory(): MemoryStats;
   /**
    * softmax(Q·Kᵀ·scale + mask)·V per (batch, head).
    * query (B, H, Lq, D), key (B, H, Lk, D), value (B, H, Lk, Dv) → output (B, H, Lq, Dv).
