@@ -7,10 +7,12 @@
 //   node examples/decoding_loop.mjs ["once upon a time"] [tokens to generate]
 //
 // At the end, the logits of the last step are compared with one full forward
-// pass over the whole text (web/demo/tiny_gpt.mjs), which must agree.
+// pass over the whole text (web/demo/model/tiny_gpt.mjs), which must agree.
+// That file is the complete worked example (every linear layer on the library,
+// sampling, a decoder object); this one keeps the loop in plain sight.
 import { readFileSync } from 'node:fs';
 import { init } from '../dist/node.mjs';
-import { createTinyGpt } from '../web/demo/tiny_gpt.mjs';
+import { createTinyGpt } from '../web/demo/model/tiny_gpt.mjs';
 
 const prompt = process.argv[2] ?? 'once upon a time there was a little fox';
 const newTokens = Number(process.argv[3] ?? 40);

@@ -1,10 +1,11 @@
-// The demo's model (web/demo/tiny_gpt.mjs: mha-wasm attention layers plus
-// JavaScript embeddings, LayerNorm, MLP and LM head) against PyTorch's float64
-// forward of the same weights (tests/fixtures/tiny_model.json, written by
-// scripts/train_model.py).
+// The demo's model (web/demo/model/tiny_gpt.mjs: mha-wasm attention layers,
+// mha-wasm Linear layers for the MLP and the LM head, JavaScript embeddings,
+// LayerNorm and GELU) against PyTorch's float64 forward of the same weights
+// (tests/fixtures/tiny_model.json, written by scripts/train_model.py).
+// Generation (the KV-cache path) is tests/js/tiny_gpt_generation.test.mjs.
 import { readFileSync } from 'node:fs';
 import { init } from '../../dist/node.mjs';
-import { createTinyGpt } from '../../web/demo/tiny_gpt.mjs';
+import { createTinyGpt } from '../../web/demo/model/tiny_gpt.mjs';
 import { loadFixtures } from './fixtures.mjs';
 
 // Float32 through 2-3 residual blocks: rounding grows with depth and with the
@@ -55,4 +56,76 @@ describe.each(fixture.cases.map((c) => [c.text.slice(0, 40), c]))('%s', (_, c) =
       }),
     );
   });
+
+  test('the prompt through the decoder (one cached call) gives the same logits and weights', () => {
+    const run = model.run(c.ids);
+    const decoder = model.createDecoder();
+    try {
+      const { logits } = decoder.append(c.ids);
+      const T = c.ids.length;
+      const V = model.config.vocabSize;
+      expect(worstExcess(logits, run.logits.subarray((T - 1) * V), 1e-4, 0)).toBeLessThanOrEqual(0);
+      decoder.attention().forEach((layer, l) => layer.forEach((w, h) => expect(worstExcess(w, run.attention[l][h], WEIGHTS_ATOL, 0)).toBeLessThanOrEqual(0)));
+    } finally {
+      decoder.dispose();
+    }
+  });
+
+  test("the step-by-step view (mechanism): each head's output is its weights · V, placed in concat at the head's columns", () => {
+    const run = model.run(c.ids);
+    const m = run.mechanism(1, 1);
+    const T = c.ids.length;
+    const { dModel: E, nHeads: H } = model.config;
+    expect(m.q.shape).toEqual([T, E / H]);
+    expect(m.concat.shape).toEqual([T, E]);
+    // Row sums of the weights are 1, and the head's output is its weights times V.
+    const D = E / H;
+    let worst = 0;
+    for (let i = 0; i < T; i++) {
+      for (let d = 0; d < D; d++) {
+        let s = 0;
+        for (let j = 0; j < T; j++) s += m.weights.data[i * T + j] * m.v.data[j * D + d];
+        worst = Math.max(worst, Math.abs(s - m.headOutput.data[i * D + d]));
+      }
+    }
+    expect(worst).toBeLessThan(1e-4);
+    expect(m.concat.data.subarray(1 * D, 2 * D)).toEqual(m.headOutput.data.subarray(0, D));
+  });
+});
+
+test('the step view for one query (mechanism with { query }) is the full one cut to that row', async () => {
+  const { mechanismForQuery } = await import('../../web/demo/mechanism_view.js');
+  const ids = fixture.cases[3].ids;
+  const decoder = model.createDecoder();
+  try {
+    decoder.append(ids);
+    const q = ids.length - 1;
+    const one = decoder.mechanism(1, 2, { query: q });
+    const cut = mechanismForQuery(decoder.mechanism(1, 2), q, model.vocabulary[ids[q]]);
+    for (const key of ['input', 'q', 'k', 'v', 'scores', 'weights', 'headOutput', 'concat', 'output']) {
+      expect([key, one[key].shape]).toEqual([key, cut[key].shape]);
+      expect([key, Array.from(one[key].data)]).toEqual([key, Array.from(cut[key].data)]);
+    }
+    expect(one.query).toBe(q);
+  } finally {
+    decoder.dispose();
+  }
+});
+
+test('every linear layer runs on the library: the model creates 2 attention layers and 5 Linear layers', async () => {
+  const mha = await init();
+  const made = { attention: 0, linear: 0 };
+  const counting = {
+    ...mha,
+    createMultiHeadAttention: (o) => (made.attention++, mha.createMultiHeadAttention(o)),
+    createLinear: (o) => (made.linear++, mha.createLinear(o)),
+  };
+  const m = createTinyGpt(
+    counting,
+    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
+    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
+  );
+  // mlp_fc and mlp_proj per layer, and the tied LM head.
+  expect(made).toEqual({ attention: 2, linear: 5 });
+  m.dispose();
 });

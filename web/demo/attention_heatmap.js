@@ -10,7 +10,7 @@
 // T tokens; weights is a Float32Array(T·T), row-major [query][key].
 
 import { MASKED_COLOR, rampColor, rampLut, lutIndex, valuesToRgba } from './color_scales.js';
-import { prepareCanvas, drawPixels, drawText, drawColorBar } from './canvas_util.js';
+import { prepareCanvas, drawPixels, drawText, drawColorBar, createPixelMatrix } from './canvas_util.js';
 import { svgDocument, svgText, svgColorBar, pixelRunsToRects, truncateLabel } from './svg_markup.js';
 
 export const HEATMAP_LAYOUT = Object.freeze({
@@ -39,43 +39,17 @@ export function averageOverHeads(layerAttention) {
 }
 
 /**
- * weights: Float32Array(T·T); tokens: string[T].
- * options.causal marks key > query cells as masked (drawn in MASKED_COLOR).
- * Returns { cells: [{x, y, w, h, value, query, key, color, masked}] (row-major),
- * pixels (RGBA, T·T·4), matrix: {x, y, size, cellSize, n}, rowLabels, columnLabels,
- * legend, caption, tokens, width, height } in CSS pixels.
+ * The layout for T = tokens.length tokens, without the weights: { matrix: {x, y,
+ * size, cellSize, n}, rowLabels, columnLabels, legend, caption, tokens, width,
+ * height, causal } in CSS pixels. The live view uses it alone (it paints the
+ * weights from a pixel matrix); heatmapGeometry() adds the cells.
  */
-export function heatmapGeometry(weights, tokens, { causal = false, layout = HEATMAP_LAYOUT } = {}) {
+export function heatmapLayout(tokens, { causal = false, layout = HEATMAP_LAYOUT } = {}) {
   const n = tokens.length;
-  if (!weights || weights.length !== n * n) {
-    throw new RangeError(`weights: expected ${n * n} values (${n} × ${n} tokens), got ${weights ? weights.length : weights}`);
-  }
   const L = layout;
   const cellSize = Math.max(1, Math.min(L.CELL_MAX_PX, Math.floor(L.MATRIX_MAX_PX / Math.max(1, n))));
   const size = cellSize * n;
   const matrix = { x: L.MARGIN_PX + L.ROW_LABEL_PX, y: L.MARGIN_PX + L.COLUMN_LABEL_PX, size, cellSize, n };
-  const isMasked = causal ? (q, k) => k > q : null;
-
-  const pixels = valuesToRgba(weights, n, n, { ramp: 'weight', min: 0, max: 1, isMasked });
-  const { css } = rampLut('weight');
-  const cells = new Array(n * n);
-  for (let q = 0; q < n; q++) {
-    for (let k = 0; k < n; k++) {
-      const value = weights[q * n + k];
-      const masked = causal && k > q;
-      cells[q * n + k] = {
-        x: matrix.x + k * cellSize,
-        y: matrix.y + q * cellSize,
-        w: cellSize,
-        h: cellSize,
-        value,
-        query: q,
-        key: k,
-        color: masked ? MASKED_COLOR : css[lutIndex(value, 0, 1)],
-        masked,
-      };
-    }
-  }
 
   const stride = Math.ceil(L.LABEL_MIN_SPACING_PX / cellSize);
   const rowLabels = [];
@@ -96,8 +70,6 @@ export function heatmapGeometry(weights, tokens, { causal = false, layout = HEAT
     ticks: LEGEND_TICKS.map((v) => ({ value: v, text: String(v), x: legendX + L.LEGEND_WIDTH_PX + 4, y: matrix.y + size * (1 - v) })),
   };
   return {
-    cells,
-    pixels,
     matrix,
     rowLabels,
     columnLabels,
@@ -105,26 +77,76 @@ export function heatmapGeometry(weights, tokens, { causal = false, layout = HEAT
     // In the empty corner between the row and the column labels.
     caption: { text: 'query ↓  key →', x: matrix.x - L.LABEL_GAP_PX, y: matrix.y - L.LABEL_GAP_PX - 6, anchor: 'end' },
     tokens: tokens.slice(),
+    causal,
     width: legendX + L.LEGEND_WIDTH_PX + L.LEGEND_TEXT_PX + L.MARGIN_PX,
     height: matrix.y + size + L.MARGIN_PX,
   };
 }
 
-/** The cell under (x, y) in geometry coordinates, or null outside the matrix. */
-export function cellAt(geometry, x, y) {
-  const { matrix } = geometry;
+/** The cell (query q, key k) of a layout holding `value`: { x, y, w, h, value, query, key, color, masked }. */
+export function heatmapCell(layout, q, k, value) {
+  const { matrix } = layout;
+  const masked = layout.causal && k > q;
+  return {
+    x: matrix.x + k * matrix.cellSize,
+    y: matrix.y + q * matrix.cellSize,
+    w: matrix.cellSize,
+    h: matrix.cellSize,
+    value,
+    query: q,
+    key: k,
+    color: masked ? MASKED_COLOR : rampLut('weight').css[lutIndex(value, 0, 1)],
+    masked,
+  };
+}
+
+/**
+ * weights: Float32Array(T·T); tokens: string[T].
+ * options.causal marks key > query cells as masked (drawn in MASKED_COLOR).
+ * Returns heatmapLayout() plus cells: [{x, y, w, h, value, query, key, color, masked}]
+ * (row-major) and pixels (RGBA, T·T·4), in CSS pixels.
+ */
+export function heatmapGeometry(weights, tokens, { causal = false, layout = HEATMAP_LAYOUT } = {}) {
+  const n = tokens.length;
+  if (!weights || weights.length !== n * n) {
+    throw new RangeError(`weights: expected ${n * n} values (${n} × ${n} tokens), got ${weights ? weights.length : weights}`);
+  }
+  const geometry = heatmapLayout(tokens, { causal, layout });
+  const isMasked = causal ? (q, k) => k > q : null;
+  geometry.pixels = valuesToRgba(weights, n, n, { ramp: 'weight', min: 0, max: 1, isMasked });
+  const cells = new Array(n * n);
+  for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) cells[q * n + k] = heatmapCell(geometry, q, k, weights[q * n + k]);
+  geometry.cells = cells;
+  return geometry;
+}
+
+/** (query, key) under (x, y) in layout coordinates, or null outside the matrix. */
+export function cellIndexAt(layout, x, y) {
+  const { matrix } = layout;
   const k = Math.floor((x - matrix.x) / matrix.cellSize);
   const q = Math.floor((y - matrix.y) / matrix.cellSize);
   if (!(q >= 0 && q < matrix.n && k >= 0 && k < matrix.n)) return null;
-  return geometry.cells[q * matrix.n + k];
+  return { query: q, key: k };
+}
+
+/** The cell under (x, y) in geometry coordinates, or null outside the matrix. */
+export function cellAt(geometry, x, y) {
+  const at = cellIndexAt(geometry, x, y);
+  return at ? geometry.cells[at.query * geometry.matrix.n + at.key] : null;
 }
 
 const weightRampColor = (t) => rampColor('weight', t);
 
 export function drawHeatmap(ctx, geometry) {
+  const { matrix } = geometry;
+  drawPixels(ctx, geometry.pixels, matrix.n, matrix.n, matrix.x, matrix.y, matrix.size, matrix.size);
+  drawHeatmapFrame(ctx, geometry);
+}
+
+/** Everything but the matrix's cells: outline, labels, caption, colour bar. */
+export function drawHeatmapFrame(ctx, geometry) {
   const { matrix, legend } = geometry;
   const font = HEATMAP_LAYOUT.LABEL_FONT_PX;
-  drawPixels(ctx, geometry.pixels, matrix.n, matrix.n, matrix.x, matrix.y, matrix.size, matrix.size);
   ctx.strokeStyle = '#888';
   ctx.lineWidth = 0.5;
   ctx.strokeRect(matrix.x, matrix.y, matrix.size, matrix.size);
@@ -158,15 +180,25 @@ export function cellDescription(geometry, cell) {
 
 /**
  * The live view: a canvas plus a tooltip element. onHover(cell | null) is
- * called when the hovered cell changes. render() rebuilds the geometry and
- * repaints; hovering only rewrites the tooltip.
+ * called when the hovered cell changes.
+ *
+ * draw(run, { layer, head, average }) paints a run (./attention_run.js). The
+ * weights live in a pixel matrix with room for the whole context; when the
+ * same run and head are drawn again after the run grew, only the new rows
+ * are converted and uploaded, then the matrix is scaled onto the canvas with
+ * one drawImage and the labels are redrawn: one token costs the same at 256
+ * tokens as at 10. Any other change repaints everything. render(weights,
+ * tokens, options) paints a plain T × T matrix (no run).
  */
 export function createHeatmapView({ canvas, tooltip, onHover = () => {} }) {
-  let geometry = null;
+  let geometry = null; // heatmapLayout() of what is on the canvas, plus valueAt(q, k)
   let hovered = null;
+  let pixels = null; // createPixelMatrix()
+  let drawn = { key: null, run: null, rows: 0 };
+  let lastDraw = null; // what toSvg() exports
 
   function showTooltip(cell) {
-    if (cell === hovered) return;
+    if (cell === hovered || (cell && hovered && cell.query === hovered.query && cell.key === hovered.key && cell.value === hovered.value && cell.x === hovered.x)) return;
     hovered = cell;
     if (!cell) {
       tooltip.hidden = true;
@@ -184,33 +216,86 @@ export function createHeatmapView({ canvas, tooltip, onHover = () => {} }) {
     onHover(cell);
   }
 
+  const cellOf = (at) => heatmapCell(geometry, at.query, at.key, geometry.valueAt(at.query, at.key));
+
   canvas.addEventListener('pointermove', (event) => {
     if (!geometry) return;
     const rect = canvas.getBoundingClientRect();
     const x = ((event.clientX - rect.left) * geometry.width) / rect.width;
     const y = ((event.clientY - rect.top) * geometry.height) / rect.height;
-    showTooltip(cellAt(geometry, x, y));
+    const at = cellIndexAt(geometry, x, y);
+    showTooltip(at ? cellOf(at) : null);
   });
   canvas.addEventListener('pointerleave', () => showTooltip(null));
 
+  function ensurePixels(capacity, causal) {
+    if (!pixels || pixels.capacity < capacity) pixels = createPixelMatrix(capacity);
+    pixels.clear(causal ? MASKED_COLOR : null);
+  }
+
+  function paint(tokens, causal, valueAt) {
+    geometry = heatmapLayout(tokens, { causal });
+    geometry.valueAt = valueAt;
+    const ctx = prepareCanvas(canvas, geometry.width, geometry.height);
+    canvas.dataset.rows = String(tokens.length); // for tests: the rows on the canvas
+    const { matrix } = geometry;
+    pixels.draw(ctx, matrix.n, matrix.x, matrix.y, matrix.size, matrix.size);
+    drawHeatmapFrame(ctx, geometry);
+    // Keep the tooltip on the same cell, at its new place and value.
+    const previous = hovered;
+    hovered = null;
+    if (previous && previous.query < matrix.n && previous.key < matrix.n) showTooltip(cellOf(previous));
+    else if (previous) showTooltip(null);
+    return geometry;
+  }
+
+  const rowPixels = (values, causal, q) => valuesToRgba(values, 1, values.length, { ramp: 'weight', min: 0, max: 1, isMasked: causal ? (_, k) => k > q : null });
+
   return {
     canvas,
-    render(weights, tokens, options) {
-      geometry = heatmapGeometry(weights, tokens, options);
-      drawHeatmap(prepareCanvas(canvas, geometry.width, geometry.height), geometry);
-      // Keep the tooltip on the same cell with its new value.
-      const previous = hovered;
-      hovered = null;
-      if (previous && previous.query < geometry.matrix.n && previous.key < geometry.matrix.n) {
-        showTooltip(geometry.cells[previous.query * geometry.matrix.n + previous.key]);
-      } else if (previous) {
-        showTooltip(null);
+    /** A plain weights matrix (Float32Array(T·T)); options.causal greys the upper triangle. */
+    render(weights, tokens, options = {}) {
+      const full = heatmapGeometry(weights, tokens, options);
+      const n = tokens.length;
+      ensurePixels(n, Boolean(options.causal));
+      pixels.write(full.pixels, n, n);
+      drawn = { key: null, run: null, rows: n };
+      lastDraw = { weights, tokens, causal: Boolean(options.causal) };
+      return paint(tokens, Boolean(options.causal), (q, k) => weights[q * n + k]);
+    },
+    /** A run's head (or the mean over its heads); incremental when only the run grew. Returns the rows converted. */
+    draw(run, { layer, head, average = false }) {
+      const key = `${layer}:${average ? 'avg' : head}`;
+      const n = run.length;
+      const rowOf = average ? (q) => run.averageRow(layer, q) : (q) => run.row(layer, head, q);
+      let from = drawn.rows;
+      if (drawn.run !== run || drawn.key !== key || drawn.rows > n) {
+        ensurePixels(Math.max(n, run.capacity ?? n), run.causal);
+        const matrix = average ? run.averageMatrix(layer) : run.matrix(layer, head);
+        pixels.write(valuesToRgba(matrix, n, n, { ramp: 'weight', min: 0, max: 1, isMasked: run.causal ? (q, k) => k > q : null }), n, n);
+        from = n;
       }
-      return geometry;
+      for (let q = from; q < n; q++) {
+        const values = rowOf(q);
+        pixels.write(rowPixels(values, run.causal, q), values.length, 1, 0, q);
+      }
+      const converted = drawn.run === run && drawn.key === key ? n - drawn.rows : n;
+      drawn = { key, run, rows: n };
+      lastDraw = { run, layer, head: average ? null : head };
+      paint(run.tokens, run.causal, (q, k) => run.weightAt(layer, average ? null : head, q, k));
+      return converted;
     },
     get geometry() {
       return geometry;
     },
-    toSvg: () => (geometry ? heatmapToSvg(geometry) : null),
+    toSvg() {
+      if (!lastDraw) return null;
+      if (lastDraw.run) {
+        const { run, layer, head } = lastDraw;
+        const weights = head === null ? run.averageMatrix(layer) : run.matrix(layer, head);
+        return heatmapToSvg(heatmapGeometry(weights, run.tokens, { causal: run.causal }));
+      }
+      return heatmapToSvg(heatmapGeometry(lastDraw.weights, lastDraw.tokens, { causal: lastDraw.causal }));
+    },
   };
 }

@@ -66,3 +66,41 @@ export function drawColorBar(ctx, x, y, width, height, colorAt) {
   ctx.lineWidth = 0.5;
   ctx.strokeRect(x, y, width, height);
 }
+
+/**
+ * A matrix of RGBA pixels in an off-screen canvas with room for
+ * capacity × capacity cells, written a row (or a block) at a time and drawn
+ * (its top-left n × n) scaled into a rect: a growing attention matrix costs
+ * one row upload per new token, however large it already is.
+ */
+export function createPixelMatrix(capacity, background = null) {
+  const canvas = document.createElement('canvas');
+  canvas.width = capacity;
+  canvas.height = capacity;
+  const ctx = canvas.getContext('2d');
+  const matrix = {
+    canvas,
+    capacity,
+    /** Paints every cell in `color` (e.g. the masked colour under a causal mask), or clears. */
+    clear(color = background) {
+      if (color) {
+        ctx.fillStyle = color;
+        ctx.fillRect(0, 0, capacity, capacity);
+      } else {
+        ctx.clearRect(0, 0, capacity, capacity);
+      }
+    },
+    /** RGBA pixels of `cols` × `rows` cells at column x, row y. */
+    write(pixels, cols, rows, x = 0, y = 0) {
+      ctx.putImageData(new ImageData(pixels, cols, rows), x, y);
+    },
+    /** Draws cells [0, n) × [0, n) into (x, y, width, height); sharp when enlarged, averaged when shrunk. */
+    draw(target, n, x, y, width, height) {
+      target.imageSmoothingEnabled = width < n || height < n;
+      target.drawImage(canvas, 0, 0, n, n, x, y, width, height);
+      target.imageSmoothingEnabled = true;
+    },
+  };
+  matrix.clear();
+  return matrix;
+}

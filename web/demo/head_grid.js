@@ -2,12 +2,14 @@
 // columns = heads). Clicking one selects that layer and head for views 1, 2
 // and 4.
 //
-// gridGeometry() is pure (tested in Node). Each thumbnail is a canvas of
-// T × T device pixels filled with one putImageData and scaled by CSS, so a
-// 3 × 4 grid at 256 tokens is 12 small uploads, not 786 432 rectangles.
-// A new run rebuilds the canvases; a new selection only toggles classes.
+// gridGeometry() is pure (tested in Node). Each head's weights live in a
+// pixel matrix with room for the whole context (canvas_util.js), scaled onto
+// the thumbnail's canvas with one drawImage: a growing run uploads one new
+// row per head and token, not every pixel again. Under each thumbnail, badges
+// name the head's roles (head_roles.js); a new selection only toggles classes.
 
-import { valuesToRgba } from './color_scales.js';
+import { MASKED_COLOR, valuesToRgba } from './color_scales.js';
+import { createPixelMatrix } from './canvas_util.js';
 import { svgDocument, svgText, pixelRunsToRects } from './svg_markup.js';
 
 export const GRID_LAYOUT = Object.freeze({
@@ -15,6 +17,7 @@ export const GRID_LAYOUT = Object.freeze({
   GAP_PX: 12,
   ROW_LABEL_PX: 64, // "layer 0" left of each row
   COLUMN_LABEL_PX: 22, // "head 0" above each column
+  BADGE_PX: 20, // room under each thumbnail for its role badges
   MARGIN_PX: 4,
 });
 
@@ -23,9 +26,10 @@ function positiveInteger(name, value) {
 }
 
 /**
- * Returns { thumbs: [{layer, head, x, y, size}], rowLabels, columnLabels,
+ * Returns { thumbs: [{layer, head, x, y, size, badgeY}], rowLabels, columnLabels,
  * thumbSize, resolution: T, width, height }. A thumbnail is an integer
- * multiple of T when T ≤ THUMB_PX so each token pair stays a crisp square.
+ * multiple of T when T ≤ THUMB_PX so each token pair stays a crisp square;
+ * badgeY is the top of its badge line.
  */
 export function gridGeometry(nLayers, nHeads, T, { layout = GRID_LAYOUT } = {}) {
   positiveInteger('nLayers', nLayers);
@@ -36,18 +40,22 @@ export function gridGeometry(nLayers, nHeads, T, { layout = GRID_LAYOUT } = {}) 
   const left = L.MARGIN_PX + L.ROW_LABEL_PX;
   const top = L.MARGIN_PX + L.COLUMN_LABEL_PX;
   const step = size + L.GAP_PX;
+  const rowStep = size + L.BADGE_PX + L.GAP_PX;
   const thumbs = [];
   for (let layer = 0; layer < nLayers; layer++) {
-    for (let head = 0; head < nHeads; head++) thumbs.push({ layer, head, x: left + head * step, y: top + layer * step, size });
+    for (let head = 0; head < nHeads; head++) {
+      const y = top + layer * rowStep;
+      thumbs.push({ layer, head, x: left + head * step, y, size, badgeY: y + size + 2 });
+    }
   }
   return {
     thumbs,
-    rowLabels: [...Array(nLayers)].map((_, layer) => ({ text: `layer ${layer}`, x: L.MARGIN_PX, y: top + layer * step + size / 2 })),
+    rowLabels: [...Array(nLayers)].map((_, layer) => ({ text: `layer ${layer}`, x: L.MARGIN_PX, y: top + layer * rowStep + size / 2 })),
     columnLabels: [...Array(nHeads)].map((_, head) => ({ text: `head ${head}`, x: left + head * step + size / 2, y: L.MARGIN_PX + L.COLUMN_LABEL_PX / 2 })),
     thumbSize: size,
     resolution: T,
     width: left + nHeads * step - L.GAP_PX + L.MARGIN_PX,
-    height: top + nLayers * step - L.GAP_PX + L.MARGIN_PX,
+    height: top + nLayers * rowStep - L.GAP_PX + L.MARGIN_PX,
   };
 }
 
@@ -61,8 +69,8 @@ export function isSelected(thumb, { layer, head, average = false }) {
   return thumb.layer === layer && (average || thumb.head === head);
 }
 
-/** A standalone SVG of the grid; attention[layer][head] as in the model run. */
-export function gridToSvg(geometry, attention, { causal = false, selection = null } = {}) {
+/** A standalone SVG of the grid; attention[layer][head] as in the model run; badges[layer][head] → [{ text }]. */
+export function gridToSvg(geometry, attention, { causal = false, selection = null, badges = null } = {}) {
   const T = geometry.resolution;
   const cell = geometry.thumbSize / T;
   const body = geometry.thumbs.map((t) => {
@@ -74,16 +82,38 @@ export function gridToSvg(geometry, attention, { causal = false, selection = nul
       `<rect x="${t.x}" y="${t.y}" width="${t.size}" height="${t.size}" fill="none" stroke="${outline}" stroke-width="${width}"/>`
     );
   });
+  if (badges) {
+    for (const t of geometry.thumbs) {
+      const text = (badges[t.layer]?.[t.head] ?? []).map((b) => b.text).join(' · ');
+      if (text) body.push(svgText(t.x, t.badgeY + 8, text, { size: 10, fill: '#2756a0' }));
+    }
+  }
   body.push(...geometry.rowLabels.map((l) => svgText(l.x, l.y, l.text, { size: 12 })));
   body.push(...geometry.columnLabels.map((l) => svgText(l.x, l.y, l.text, { anchor: 'middle', size: 12 })));
   return svgDocument(geometry.width, geometry.height, body.join(''));
 }
 
-/** The live grid inside `container`; onSelect({layer, head}) on click or Enter/Space. */
-export function createHeadGrid({ container, onSelect }) {
+/** One line per badge for a thumbnail's tooltip: "induction 0.29 (12× uniform)". */
+export function badgeTitle(badge, explain = '') {
+  const value = Number.isFinite(badge.score) ? ` ${badge.score.toFixed(2)}` : '';
+  const lift = Number.isFinite(badge.lift) ? ` (${badge.lift.toFixed(1)}× uniform)` : '';
+  return `${badge.text}${value}${lift}${explain ? `: ${explain}` : ''}`;
+}
+
+/**
+ * The live grid inside `container`; onSelect({layer, head}) on click or
+ * Enter/Space. draw(run, selection) paints a run (./attention_run.js),
+ * adding only the new rows when the same run grew; setBadges(badges) writes
+ * the role badges ([layer][head] → [{ text, score, lift }]).
+ */
+export function createHeadGrid({ container, onSelect, explainRole = () => '' }) {
   let geometry = null;
-  let canvases = [];
-  let last = null;
+  let thumbs = []; // { t, canvas, ctx, pixels, badges }
+  let drawn = { run: null, rows: 0, shape: null };
+  let badgeData = null;
+  let selection = null;
+  let lastRun = null;
+  let labels = [];
 
   function label(text, x, y, className) {
     const el = document.createElement('div');
@@ -94,10 +124,8 @@ export function createHeadGrid({ container, onSelect }) {
     return el;
   }
 
-  function thumbnail(t, pixels, T) {
+  function thumbnail(t, capacity) {
     const canvas = document.createElement('canvas');
-    canvas.width = T;
-    canvas.height = T;
     canvas.className = 'thumb';
     canvas.dataset.layer = String(t.layer);
     canvas.dataset.head = String(t.head);
@@ -105,10 +133,6 @@ export function createHeadGrid({ container, onSelect }) {
     canvas.setAttribute('role', 'button');
     canvas.setAttribute('aria-label', `layer ${t.layer}, head ${t.head}`);
     canvas.title = `layer ${t.layer}, head ${t.head}`;
-    Object.assign(canvas.style, { left: `${t.x}px`, top: `${t.y}px`, width: `${t.size}px`, height: `${t.size}px` });
-    // Upscaled thumbnails stay blocky (one square per token pair); downscaled ones are averaged.
-    canvas.style.imageRendering = T <= t.size ? 'pixelated' : 'auto';
-    canvas.getContext('2d').putImageData(new ImageData(pixels, T, T), 0, 0);
     const select = () => onSelect({ layer: t.layer, head: t.head });
     canvas.addEventListener('click', select);
     canvas.addEventListener('keydown', (event) => {
@@ -117,32 +141,134 @@ export function createHeadGrid({ container, onSelect }) {
         select();
       }
     });
-    return canvas;
+    const badges = document.createElement('div');
+    badges.className = 'badges';
+    badges.dataset.layer = String(t.layer);
+    badges.dataset.head = String(t.head);
+    return { t, canvas, ctx: canvas.getContext('2d'), pixels: createPixelMatrix(capacity), badges };
   }
 
-  return {
-    render(attention, tokens, { causal = false, selection = null } = {}) {
-      const T = tokens.length;
-      geometry = gridGeometry(attention.length, attention[0].length, T);
-      last = { attention, causal, selection };
-      canvases = geometry.thumbs.map((t) => thumbnail(t, thumbnailPixels(attention[t.layer][t.head], T, { causal }), T));
-      container.style.width = `${geometry.width}px`;
-      container.style.height = `${geometry.height}px`;
-      container.replaceChildren(
-        ...canvases,
-        ...geometry.rowLabels.map((l) => label(l.text, l.x, l.y, 'grid-label row')),
-        ...geometry.columnLabels.map((l) => label(l.text, l.x, l.y, 'grid-label column')),
+  // Positions and sizes for T tokens; the canvases keep their pixels.
+  function place(T) {
+    const next = gridGeometry(geometry.nLayers, geometry.nHeads, T);
+    Object.assign(geometry, next);
+    const ratio = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+    thumbs.forEach((th, i) => {
+      const t = next.thumbs[i];
+      th.t = t;
+      const px = Math.max(1, Math.round(t.size * ratio));
+      if (th.canvas.width !== px) {
+        th.canvas.width = px;
+        th.canvas.height = px;
+      }
+      Object.assign(th.canvas.style, { left: `${t.x}px`, top: `${t.y}px`, width: `${t.size}px`, height: `${t.size}px` });
+      Object.assign(th.badges.style, { left: `${t.x}px`, top: `${t.badgeY}px`, width: `${t.size + GRID_LAYOUT.GAP_PX}px` });
+    });
+    container.style.width = `${next.width}px`;
+    container.style.height = `${next.height}px`;
+    labels.forEach((el, i) => {
+      const l = [...next.rowLabels, ...next.columnLabels][i];
+      el.style.left = `${l.x}px`;
+      el.style.top = `${l.y}px`;
+    });
+  }
+
+  function build(nLayers, nHeads, T, capacity) {
+    geometry = { ...gridGeometry(nLayers, nHeads, T), nLayers, nHeads };
+    thumbs = geometry.thumbs.map((t) => thumbnail(t, capacity));
+    labels = [
+      ...geometry.rowLabels.map((l) => label(l.text, l.x, l.y, 'grid-label row')),
+      ...geometry.columnLabels.map((l) => label(l.text, l.x, l.y, 'grid-label column')),
+    ];
+    container.replaceChildren(...thumbs.flatMap((th) => [th.canvas, th.badges]), ...labels);
+    drawn.shape = `${nLayers}x${nHeads}@${capacity}`;
+    if (badgeData) writeBadges();
+  }
+
+  function paintThumbs(n) {
+    for (const th of thumbs) {
+      const px = th.canvas.width;
+      th.ctx.fillStyle = '#ffffff';
+      th.ctx.fillRect(0, 0, px, px);
+      th.pixels.draw(th.ctx, n, 0, 0, px, px);
+    }
+  }
+
+  function writeBadges() {
+    for (const th of thumbs) {
+      const list = badgeData?.[th.t.layer]?.[th.t.head] ?? [];
+      th.badges.replaceChildren(
+        ...list.map((b) => {
+          const el = document.createElement('span');
+          el.className = `badge role-${b.role}`;
+          el.textContent = b.text;
+          el.title = badgeTitle(b, explainRole(b.role));
+          return el;
+        }),
       );
-      if (selection) this.select(selection);
+    }
+  }
+
+  const pixelsOf = (values, rows, cols, causal, first = 0) =>
+    valuesToRgba(values, rows, cols, { ramp: 'weight', min: 0, max: 1, isMasked: causal ? (r, c) => c > r + first : null });
+
+  return {
+    /** A plain attention[layer][head] → Float32Array(T·T) (no run). */
+    render(attention, tokens, { causal = false, selection: chosen = null } = {}) {
+      const T = tokens.length;
+      const run = {
+        tokens, length: T, causal, capacity: T, nLayers: attention.length, nHeads: attention[0].length,
+        matrix: (l, h) => attention[l][h], row: (l, h, q) => attention[l][h].subarray(q * T, (q + 1) * T),
+      };
+      this.draw(run, chosen);
+      drawn.run = null; // a plain matrix is never extended
       return geometry;
     },
-    select(selection) {
-      if (last) last.selection = selection;
-      canvases.forEach((canvas, i) => canvas.classList.toggle('selected', isSelected(geometry.thumbs[i], selection)));
+    draw(run, chosen = selection) {
+      const n = run.length;
+      const capacity = Math.max(n, run.capacity ?? n);
+      const shape = `${run.nLayers}x${run.nHeads}@${capacity}`;
+      let from = drawn.rows;
+      if (drawn.run !== run || drawn.shape !== shape || drawn.rows > n) {
+        if (drawn.shape !== shape || !geometry) build(run.nLayers, run.nHeads, n, capacity);
+        for (const th of thumbs) {
+          th.pixels.clear(run.causal ? MASKED_COLOR : null);
+          th.pixels.write(pixelsOf(run.matrix(th.t.layer, th.t.head), n, n, run.causal), n, n);
+        }
+        from = n;
+      }
+      for (const th of thumbs) {
+        for (let q = from; q < n; q++) {
+          const values = run.row(th.t.layer, th.t.head, q);
+          th.pixels.write(pixelsOf(values, 1, values.length, run.causal, q), values.length, 1, 0, q);
+        }
+      }
+      drawn = { ...drawn, run, rows: n };
+      lastRun = run;
+      place(n);
+      paintThumbs(n);
+      if (chosen) this.select(chosen);
+      return geometry;
+    },
+    select(chosen) {
+      selection = chosen;
+      thumbs.forEach((th) => th.canvas.classList.toggle('selected', isSelected(th.t, chosen)));
+    },
+    setBadges(badges) {
+      badgeData = badges;
+      if (geometry) writeBadges();
     },
     get geometry() {
       return geometry;
     },
-    toSvg: () => (geometry ? gridToSvg(geometry, last.attention, last) : null),
+    toSvg: () =>
+      geometry && lastRun
+        ? gridToSvg(gridGeometry(geometry.nLayers, geometry.nHeads, lastRun.length), lastRun.attention ?? [...Array(lastRun.nLayers)].map((_, l) => [...Array(lastRun.nHeads)].map((__, h) => lastRun.matrix(l, h))), {
+          causal: lastRun.causal,
+          selection,
+          badges: badgeData,
+        })
+        : null,
   };
 }
+

@@ -1,20 +1,43 @@
 // Wiring only: load the library and the model, turn control events into
-// store updates, and send each store change to the views that depend on it.
-// No computation and no drawing happens here.
+// store updates and decoding steps, and send each store change to the views
+// that depend on it. The model is ./model/ (tiny_gpt.mjs, sampling.mjs);
+// drawing is in the view modules.
 //
 // Served by scripts/serve.mjs: /demo/ is web/demo/, /dist/ the built package.
+//
+// Generating: Generate runs the prompt once through the model's decoder (one
+// KV cache per layer), then writes one token per animation frame (or, with
+// "as fast as possible", as many as fit in ~10 ms): each token is one
+// decoding step per layer, then the views add one row. Views that are off
+// screen are only marked stale and catch up when scrolled into view (add
+// ?defer=0 to the URL to draw every view every frame, as the bench does for
+// the worst case). The step-by-step view and the role table are also redrawn
+// at most every few hundred ms while generating.
+//
 // Hooks for tests: body[data-ready="true"] after the first live result is
-// drawn, body[data-runs] counts completed runs, window.__demo.frameTimes
-// receives the duration (ms) of every redraw.
+// drawn, body[data-runs] counts completed runs, body[data-generating],
+// body[data-length] (tokens in the text), body[data-generated] (tokens the
+// last generation wrote), body[data-stop-length] (the length when Stop was
+// handled), body[data-roles="true"] once the head roles are scored.
+// window.__demo.frameTimes receives the duration (ms) of every redraw,
+// window.__demo.tokenFrames one record per generation frame
+// ({ at, length, steps, modelMs, redrawMs, views: view → ms, added: view → rows
+// or lines it added }; at = the frame's start, performance.now()).
 
 import { init } from '../dist/browser.mjs';
-import { loadTinyGpt } from './tiny_gpt.mjs';
+import { loadTinyGpt } from './model/tiny_gpt.mjs';
+import { candidateRows, chooseToken, createRng, keptSummary } from './model/sampling.mjs';
 import { createStore, initialState, clampSelection } from './state.js';
-import { createHeatmapView, averageOverHeads } from './attention_heatmap.js';
+import { runFromDecoder, runFromForward } from './attention_run.js';
+import { createHeatmapView } from './attention_heatmap.js';
 import { createLineView, buildHeadToggles } from './line_view.js';
 import { createHeadGrid } from './head_grid.js';
-import { createMechanismView } from './mechanism_view.js';
-import { renderTokenStrip, renderPredictions } from './token_strip.js';
+import { createMechanismView, mechanismForQuery } from './mechanism_view.js';
+import { createRoleTable } from './role_table.js';
+import { ROLES, createHeadAccumulator, inductionScores, roleRows } from './head_roles.js';
+import { makeRoleProbes } from './role_probes.js';
+import { renderTokenStrip, appendTokenStrip, renderPredictions } from './token_strip.js';
+import { candidateTable, renderCandidates, speedText, strategyText } from './generation_panel.js';
 import { exportView, exportFileName } from './export.js';
 
 const MODEL_FILES = {
@@ -22,12 +45,26 @@ const MODEL_FILES = {
   vocabURL: new URL('./model/vocab.json', import.meta.url).href,
 };
 const TOP_PREDICTIONS = 5;
+const CANDIDATES = 8;
+const FAST_BUDGET_MS = 10; // "as fast as possible": decoding steps per frame until this much time is spent
+// While generating, the slower views redraw at most this often (ms). The step view of every word
+// (~20 ms at 256 tokens, more than a frame) waits until the writing stops; of the newest word
+// (~5 ms) it follows every 250 ms.
+const SLOW_VIEW_INTERVAL_MS = { mechanism: Infinity, mechanismNewest: 250, roles: 500, badges: 500 };
+const DEFER_OFFSCREEN = new URLSearchParams(location.search).get('defer') !== '0';
+if (!DEFER_OFFSCREEN) document.body.classList.add('eager');
 
 const $ = (id) => document.getElementById(id);
-const demo = (window.__demo = { frameTimes: [], viewTimes: [] });
+const demo = (window.__demo = { frameTimes: [], viewTimes: [], tokenFrames: [] });
+// For screenshots and exports of the whole page: bring every view up to date, on screen or not.
+demo.drawAll = () => Object.keys(SECTIONS).forEach((view) => refresh(view, { force: true, offscreen: true }));
 const store = createStore(initialState());
 let model = null;
+let decoder = null; // the decoder behind the current run (null for a non-causal run)
+let generation = null; // the generation in progress
 let runs = 0;
+let induction = null; // [layer][head] → { score, uniform } on the list probes
+let inductionBare = null;
 
 function setStatus(text, isError = false) {
   $('status').textContent = text;
@@ -35,88 +72,304 @@ function setStatus(text, isError = false) {
   if (isError) document.body.dataset.error = text;
 }
 
-function timed(view, draw) {
-  const start = performance.now();
-  draw();
-  demo.viewTimes.push({ view, ms: performance.now() - start });
-}
+// ---------------------------------------------------------------- views
 
 const heatmap = createHeatmapView({
   canvas: $('heatmap'),
   tooltip: $('heatmap-tooltip'),
   onHover: (cell) => store.set({ hoveredToken: cell ? { side: 'query', index: cell.query } : null }),
 });
-const lines = createLineView({ svg: $('lines'), onHover: (hoveredToken) => store.set({ hoveredToken }) });
-const grid = createHeadGrid({ container: $('grid'), onSelect: ({ layer, head }) => store.set({ layer, head, average: false }) });
+const lines = createLineView({
+  svg: $('lines'),
+  canvas: $('lines-canvas'),
+  overlay: $('lines-overlay'),
+  stage: $('lines-stage'),
+  onHover: (hoveredToken) => store.set({ hoveredToken }),
+});
+demo.lines = lines; // for tests: lines.visibleLines(head)
+const select = ({ layer, head }) => store.set({ layer, head, average: false });
+const roleExplain = Object.fromEntries(ROLES.map((r) => [r.id, r.explain]));
+const grid = createHeadGrid({ container: $('grid'), onSelect: select, explainRole: (role) => roleExplain[role] ?? '' });
 const mechanism = createMechanismView({ container: $('mechanism') });
-const views = { heatmap, lines, grid, mechanism };
+const roleTable = createRoleTable({ container: $('roles'), onSelect: select });
+const exportable = { heatmap, lines, grid, mechanism };
 
-function heatmapTitle({ layer, head, average, run }) {
-  const nHeads = run.attention[layer].length;
-  return `layer ${layer} · ${average ? `average of ${nHeads} heads` : `head ${head}`}`;
+// Which view sections are on screen. Off-screen views are drawn when they come into view.
+// (The grid's role badges are a view of their own: they change with the roles, not with every row.)
+const SECTIONS = { heatmap: 'view-heatmap', lines: 'view-lines', grid: 'view-grid', badges: 'view-grid', mechanism: 'view-mechanism', roles: 'view-roles' };
+const SLOW_VIEWS = ['mechanism', 'roles', 'badges'];
+const onScreen = new Map(Object.keys(SECTIONS).map((v) => [v, !DEFER_OFFSCREEN]));
+const stale = new Set();
+demo.onScreen = onScreen; // for tests
+if (DEFER_OFFSCREEN && 'IntersectionObserver' in window) {
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      for (const [view, id] of Object.entries(SECTIONS)) {
+        if (id !== entry.target.id) continue;
+        onScreen.set(view, entry.isIntersecting);
+        if (entry.isIntersecting && stale.has(view)) requestAnimationFrame(() => refresh(view, { force: true }));
+      }
+    }
+  });
+  for (const id of new Set(Object.values(SECTIONS))) observer.observe($(id));
+} else {
+  for (const view of onScreen.keys()) onScreen.set(view, true);
 }
 
-// Each store change redraws only the views that depend on the changed keys.
+function heatmapTitle({ layer, head, average, run }) {
+  return `layer ${layer} · ${average ? `average of ${run.nHeads} heads` : `head ${head}`} · ${run.length} tokens`;
+}
+
+const lineState = (state) => ({
+  enabledHeads: state.enabledHeads,
+  hoveredToken: state.hoveredToken,
+  focusToken: state.generating && state.followNewest ? state.run.length - 1 : null,
+});
+
+const lastSlowDraw = {};
+let slowTimer = null;
+
+// Each view's redraw from the current state; incremental wherever the view can be.
+// Each returns what it added where that is meaningful (rows converted, lines added), for window.__demo.
+const DRAW = {
+  heatmap(state) {
+    const rows = heatmap.draw(state.run, state);
+    $('heatmap-title').textContent = heatmapTitle(state);
+    return rows;
+  },
+  lines(state) {
+    const added = lines.draw(state.run, state.layer, lineState(state));
+    if (!state.generating) lines.settle();
+    $('lines-title').textContent = `layer ${state.layer} · all heads`;
+    return added;
+  },
+  grid(state) {
+    grid.draw(state.run, state);
+  },
+  mechanism(state) {
+    const { run, layer, head, stepQuery } = state;
+    let steps = null;
+    const newest = run.length - 1;
+    const query = stepQuery === 'newest' ? newest : null;
+    timed('mechanism-model', () => (steps = run.mechanism(layer, head, { query })));
+    if (query !== null && steps.query !== query) steps = mechanismForQuery(steps, newest, run.tokens[newest]);
+    timed('mechanism', () => mechanism.render(steps, { head, tokens: run.tokens, causal: run.causal }));
+    $('mechanism-title').textContent = `layer ${layer} · head ${head}${stepQuery === 'newest' ? ` · the newest word, '${run.tokens[newest]}'` : ` · ${run.length} words`}`;
+  },
+  roles(state) {
+    roleTable.render(roleRows(roleTracker.scores(state.run), induction, inductionBare));
+    roleTable.select(state);
+    $('roles-title').textContent = `${state.run.length} tokens${induction ? '' : ' · scoring induction…'}`;
+  },
+  badges(state) {
+    const rows = roleRows(roleTracker.scores(state.run), induction, inductionBare);
+    grid.setBadges(badgesOf(rows, state.run.nLayers, state.run.nHeads));
+  },
+};
+
+let added = {}; // view → what its last draw added (DRAW's return value)
+
+function timed(view, draw) {
+  const start = performance.now();
+  const result = draw();
+  const ms = performance.now() - start;
+  demo.viewTimes.push({ view, ms });
+  if (result !== undefined) added[view] = result;
+  return ms;
+}
+
+/**
+ * Draws one view now if it is on screen (and, for the slow ones, not drawn
+ * too recently); else marks it stale. force: no throttling; offscreen: draw
+ * even off screen (before an export).
+ */
+function refresh(view, { force = false, offscreen = false } = {}) {
+  const state = store.get();
+  if (!state.run) return 0;
+  if (!onScreen.get(view) && !offscreen) {
+    stale.add(view);
+    return 0;
+  }
+  if (!force && state.generating && SLOW_VIEWS.includes(view)) {
+    const interval = SLOW_VIEW_INTERVAL_MS[view === 'mechanism' && state.stepQuery === 'newest' ? 'mechanismNewest' : view];
+    const wait = (lastSlowDraw[view] ?? 0) + interval - performance.now();
+    if (wait > 0) {
+      stale.add(view);
+      if (!slowTimer && Number.isFinite(wait)) {
+        slowTimer = setTimeout(() => {
+          slowTimer = null;
+          for (const v of SLOW_VIEWS) if (stale.has(v)) refresh(v);
+        }, wait);
+      }
+      return 0;
+    }
+  }
+  if (SLOW_VIEWS.includes(view)) lastSlowDraw[view] = performance.now();
+  stale.delete(view);
+  return timed(view, () => DRAW[view](state));
+}
+
+// Which views a change of which keys touches.
+const DEPENDS = {
+  heatmap: ['run', 'length', 'layer', 'head', 'average'],
+  lines: ['run', 'length', 'layer', 'generating'],
+  grid: ['run', 'length'],
+  badges: ['run', 'length', 'roles'],
+  mechanism: ['run', 'length', 'layer', 'head', 'stepQuery'],
+  roles: ['run', 'length', 'roles'],
+};
+
 store.subscribe((state, changed) => {
-  const { run, layer, head, average } = state;
+  const { run } = state;
   if (!run) return;
   const has = (...keys) => keys.some((key) => changed.has(key));
-  const selection = { layer, head, average };
   const start = performance.now();
+  const views = {};
+  added = {};
   let drew = false;
-  if (has('run', 'layer', 'head', 'average')) {
-    drew = true;
-    timed('heatmap', () => {
-      const weights = average ? averageOverHeads(run.attention[layer]) : run.attention[layer][head];
-      heatmap.render(weights, run.tokens, { causal: run.causal });
-      $('heatmap-title').textContent = heatmapTitle(state);
-    });
+  for (const [view, keys] of Object.entries(DEPENDS)) {
+    if (!has(...keys)) continue;
+    const ms = refresh(view);
+    if (ms > 0) {
+      views[view] = ms;
+      drew = true;
+    }
   }
-  if (has('run', 'layer')) {
-    drew = true;
-    timed('lines', () => lines.render(run.attention[layer], run.tokens, { enabledHeads: state.enabledHeads, hoveredToken: state.hoveredToken }));
-    $('lines-title').textContent = `layer ${layer} · all heads`;
-  } else if (has('enabledHeads', 'hoveredToken')) {
-    drew = true;
-    timed('lines-update', () => lines.update({ enabledHeads: state.enabledHeads, hoveredToken: state.hoveredToken }));
+  if (!has('run', 'length', 'layer', 'generating') && has('enabledHeads', 'hoveredToken', 'followNewest')) {
+    // Opacities only; off screen, the next draw applies the state instead.
+    if (onScreen.get('lines')) {
+      drew = true;
+      views['lines-update'] = timed('lines-update', () => lines.update(lineState(state)));
+    } else {
+      stale.add('lines');
+    }
   }
-  if (has('run')) {
-    drew = true;
-    timed('grid', () => grid.render(run.attention, run.tokens, { causal: run.causal, selection }));
-  } else if (has('layer', 'head', 'average')) {
-    grid.select(selection);
+  if (!has('run', 'length') && has('layer', 'head', 'average')) {
+    grid.select(state);
+    roleTable.select(state);
   }
-  if (has('run', 'layer', 'head')) {
-    drew = true;
-    let steps = null;
-    timed('mechanism-model', () => (steps = run.mechanism(layer, head)));
-    timed('mechanism', () => mechanism.render(steps, { head, tokens: run.tokens, causal: run.causal }));
-    $('mechanism-title').textContent = `layer ${layer} · head ${head}`;
-  }
-  if (drew) demo.frameTimes.push(performance.now() - start);
-  $('layer').value = String(layer);
-  $('head').value = String(head);
-  $('average').checked = average;
+  const ms = performance.now() - start;
+  if (drew) demo.frameTimes.push(ms);
+  demo.lastRedraw = { ms, views, added };
+  $('layer').value = String(state.layer);
+  $('head').value = String(state.head);
+  $('average').checked = state.average;
 });
+
+// ---------------------------------------------------------------- head roles
+
+// Per-head running means of the text-based roles, one row added per token.
+const roleTracker = (() => {
+  let tracked = null;
+  let heads = null;
+  let rows = 0;
+  return {
+    scores(run) {
+      if (tracked !== run) {
+        tracked = run;
+        heads = [...Array(run.nLayers)].map(() => [...Array(run.nHeads)].map(() => createHeadAccumulator()));
+        rows = 0;
+      }
+      for (; rows < run.length; rows++) heads.forEach((layer, l) => layer.forEach((acc, h) => acc.add(run.row(l, h, rows), rows)));
+      return heads.map((layer) => layer.map((acc) => acc.scores()));
+    },
+  };
+})();
+
+function badgesOf(rows, nLayers, nHeads) {
+  const out = [...Array(nLayers)].map(() => Array(nHeads).fill([]));
+  for (const r of rows) out[r.layer][r.head] = r.badges;
+  return out;
+}
+
+// The probes run one per task after the page is up, so loading stays responsive.
+function scoreInduction() {
+  const probes = makeRoleProbes(model);
+  const queue = [...probes.list.map((p) => ['list', p]), ...probes.bare.map((p) => ['bare', p])];
+  const results = { list: [], bare: [] };
+  const next = () => {
+    if (queue.length === 0) {
+      const scored = (kind) => inductionScores(results[kind].map((r) => r.probe), (ids) => results[kind].find((r) => r.probe.ids === ids).attention);
+      induction = scored('list');
+      inductionBare = scored('bare');
+      store.set({ roles: { induction, inductionBare } });
+      document.body.dataset.roles = 'true';
+      return;
+    }
+    const [kind, probe] = queue.shift();
+    results[kind].push({ probe, attention: model.run(probe.ids).attention });
+    setTimeout(next, 0);
+  };
+  setTimeout(next, 0);
+}
+
+// ---------------------------------------------------------------- runs and generation
 
 function fillSelect(select, count, word) {
   select.replaceChildren(...[...Array(count)].map((_, i) => new Option(`${word} ${i}`, String(i))));
 }
 
+function samplingOptions() {
+  return {
+    strategy: $('strategy').value,
+    temperature: Number($('temperature').value),
+    topK: Math.max(1, Math.round(Number($('top-k').value))),
+    topP: Math.min(1, Math.max(0.01, Number($('top-p').value))),
+  };
+}
+
+function showSamplingOptions() {
+  const strategy = $('strategy').value;
+  for (const el of document.querySelectorAll('.sampling-option')) el.hidden = !el.dataset.for.split(' ').includes(strategy);
+}
+
+function setButtons() {
+  const generating = Boolean(generation);
+  $('run').disabled = !model || generating;
+  $('generate').disabled = !model || generating || !$('causal').checked;
+  $('generate').title = $('causal').checked ? '' : 'Generating needs the causal mask (a word cannot look at words not written yet)';
+  $('stop').disabled = !generating;
+}
+
+function newDecoderRun(ids) {
+  decoder?.dispose();
+  decoder = model.createDecoder();
+  const start = performance.now();
+  const { logits } = decoder.append(ids);
+  const ms = performance.now() - start;
+  const { nLayers, nHeads } = model.config;
+  const run = runFromDecoder(decoder, { vocabulary: model.vocabulary, nLayers, nHeads, promptLength: ids.length });
+  return { run, logits, ms };
+}
+
+function showRun(run, logits, ms) {
+  const { nLayers, nHeads } = model.config;
+  store.set({ run, length: run.length, hoveredToken: null, ...clampSelection(store.get(), nLayers, nHeads) });
+  renderTokenStrip($('tokens'), run.tokens, { promptLength: run.promptLength });
+  renderPredictions($('predictions'), model.topTokens(logits, TOP_PREDICTIONS));
+  $('run-info').textContent = `${run.length} tokens · model ran in ${ms.toFixed(1)} ms`;
+  document.body.dataset.length = String(run.length);
+}
+
 function runSentence() {
-  if (!model) return;
+  if (!model || generation) return;
+  $('lines-stage').parentElement.classList.remove('growing', 'following');
   try {
     const causal = $('causal').checked;
     const { ids } = model.tokenize($('sentence').value);
-    const start = performance.now();
-    const result = model.run(ids, { causal });
-    const ms = performance.now() - start;
-    const run = { tokens: result.tokens, attention: result.attention, mechanism: result.mechanism, topNext: result.topNext, causal };
-    const { nLayers, nHeads } = model.config;
-    store.set({ run, causal, hoveredToken: null, ...clampSelection(store.get(), nLayers, nHeads) });
-    renderTokenStrip($('tokens'), run.tokens);
-    renderPredictions($('predictions'), result.topNext(TOP_PREDICTIONS));
-    $('run-info').textContent = `${run.tokens.length} tokens · model ran in ${ms.toFixed(1)} ms`;
+    let shown;
+    if (causal) {
+      shown = newDecoderRun(ids);
+    } else {
+      const start = performance.now();
+      const result = model.run(ids, { causal: false });
+      const ms = performance.now() - start;
+      decoder?.dispose();
+      decoder = null;
+      shown = { run: runFromForward(result, { causal: false }), logits: result.logits.subarray((ids.length - 1) * model.config.vocabSize), ms };
+    }
+    store.set({ causal });
+    showRun(shown.run, shown.logits, shown.ms);
     runs += 1;
     document.body.dataset.runs = String(runs);
     document.body.dataset.ready = 'true';
@@ -126,10 +379,118 @@ function runSentence() {
   }
 }
 
+function startGeneration() {
+  if (!model || generation) return;
+  let options;
+  try {
+    options = samplingOptions();
+    if (options.strategy !== 'greedy' && !(options.temperature > 0)) throw new RangeError(`temperature: expected a number > 0, got ${$('temperature').value}`);
+    const { ids } = model.tokenize($('sentence').value);
+    const room = model.config.context - ids.length;
+    if (room < 1) throw new RangeError(`the prompt fills the model's context (${model.config.context} tokens); shorten it`);
+    const wanted = Math.max(1, Math.round(Number($('new-tokens').value) || 1));
+    const { run, logits, ms } = newDecoderRun(ids);
+    const seed = Math.round(Number($('seed').value) || 0);
+    generation = {
+      run,
+      logits,
+      options,
+      seed,
+      rng: createRng(seed),
+      remaining: Math.min(wanted, room),
+      written: 0,
+      modelMs: 0,
+      prefillMs: ms,
+      startedAt: performance.now(),
+      stop: false,
+    };
+    store.set({ causal: true });
+    showRun(run, logits, ms);
+    store.set({ generating: true });
+    // The line view's box keeps its height and, following, shows its bottom rows (styles.css).
+    $('lines-stage').parentElement.classList.add('growing');
+    $('lines-stage').parentElement.classList.toggle('following', $('follow').checked);
+    document.body.dataset.generating = 'true';
+    document.body.dataset.generated = '0';
+    delete document.body.dataset.stopLength;
+    setButtons();
+    setStatus(`writing (${options.strategy}${options.strategy === 'greedy' ? '' : `, seed ${seed}`})…`);
+    requestAnimationFrame(generationFrame);
+  } catch (error) {
+    generation = null;
+    setButtons();
+    setStatus(`error: ${error.message}`, true);
+  }
+}
+
+function generationFrame() {
+  const g = generation;
+  if (!g) return;
+  if (g.stop || g.remaining === 0) {
+    finishGeneration();
+    return;
+  }
+  const frameStart = performance.now();
+  const from = g.run.length;
+  let last = null;
+  do {
+    const { id, distribution } = chooseToken(g.logits, g.options, g.rng);
+    const stepStart = performance.now();
+    g.logits = decoder.append([id]).logits;
+    g.modelMs += performance.now() - stepStart;
+    last = { id, distribution };
+    g.written++;
+    g.remaining--;
+  } while ($('fast').checked && g.remaining > 0 && performance.now() - frameStart < FAST_BUDGET_MS);
+  const modelMs = performance.now() - frameStart;
+  g.run.grow();
+
+  const redrawStart = performance.now();
+  appendTokenStrip($('tokens'), g.run.tokens, from, { promptLength: g.run.promptLength });
+  store.set({ length: g.run.length });
+  const rows = candidateRows(last.distribution, model.vocabulary, last.id, CANDIDATES);
+  const chosen = rows.find((r) => r.chosen);
+  renderCandidates(
+    $('candidates'),
+    candidateTable(rows, g.options),
+    `'${chosen.token}' (word ${g.run.length - 1}), ranked ${chosen.rank} · ${strategyText(g.options, keptSummary(last.distribution))}`,
+  );
+  renderPredictions($('predictions'), model.topTokens(g.logits, TOP_PREDICTIONS));
+  $('gen-info').textContent = speedText({ tokens: g.written, wallMs: performance.now() - g.startedAt, modelMs: g.modelMs });
+  document.body.dataset.length = String(g.run.length);
+  document.body.dataset.generated = String(g.written);
+  const redrawMs = performance.now() - redrawStart;
+  demo.tokenFrames.push({ at: frameStart, length: g.run.length, steps: g.run.length - from, modelMs, redrawMs, views: demo.lastRedraw?.views ?? {}, added: demo.lastRedraw?.added ?? {} });
+  requestAnimationFrame(generationFrame);
+}
+
+function finishGeneration() {
+  const g = generation;
+  generation = null;
+  const wallMs = performance.now() - g.startedAt;
+  store.set({ generating: false });
+  for (const view of [...stale]) refresh(view, { force: true });
+  $('gen-info').textContent = speedText({ tokens: g.written, wallMs, modelMs: g.modelMs });
+  $('run-info').textContent = `${g.run.length} tokens · prompt ran in ${g.prefillMs.toFixed(1)} ms, then ${g.written} decoding steps`;
+  document.body.dataset.generating = 'false';
+  runs += 1;
+  document.body.dataset.runs = String(runs);
+  setButtons();
+  const full = g.run.length >= model.config.context ? ' (the context is full)' : '';
+  setStatus(g.stop ? `stopped after ${g.written} words` : `wrote ${g.written} words${full}`);
+}
+
+function stopGeneration() {
+  if (!generation) return;
+  generation.stop = true;
+  document.body.dataset.stopLength = String(generation.run.length);
+}
+
 async function exportCurrent(format) {
   const view = $('export-view').value;
   try {
-    await exportView(views[view], format, exportFileName(view, store.get(), format));
+    if (stale.has(view)) refresh(view, { force: true, offscreen: true }); // never export an outdated picture
+    await exportView(exportable[view], format, exportFileName(view, store.get(), format));
   } catch (error) {
     setStatus(`error: ${error.message}`, true);
   }
@@ -140,12 +501,24 @@ function wireControls() {
     event.preventDefault();
     runSentence();
   });
+  $('generate').addEventListener('click', startGeneration);
+  $('stop').addEventListener('click', stopGeneration);
+  $('strategy').addEventListener('change', showSamplingOptions);
   $('layer').addEventListener('change', () => store.set({ layer: Number($('layer').value) }));
   $('head').addEventListener('change', () => store.set({ head: Number($('head').value) }));
   $('average').addEventListener('change', () => store.set({ average: $('average').checked }));
-  $('causal').addEventListener('change', runSentence);
+  $('causal').addEventListener('change', () => {
+    setButtons();
+    runSentence();
+  });
+  $('follow').addEventListener('change', () => {
+    store.set({ followNewest: $('follow').checked });
+    if (generation) $('lines-stage').parentElement.classList.toggle('following', $('follow').checked);
+  });
+  $('step-query').addEventListener('change', () => store.set({ stepQuery: $('step-query').value }));
   $('export-png').addEventListener('click', () => exportCurrent('png'));
   $('export-svg').addEventListener('click', () => exportCurrent('svg'));
+  showSamplingOptions();
 }
 
 async function start() {
@@ -166,10 +539,21 @@ async function start() {
     enabledHeads[head] = on;
     store.set({ enabledHeads });
   });
+  $('roles-explain').replaceChildren(
+    ...ROLES.map((r) => {
+      const li = document.createElement('li');
+      const name = document.createElement('b');
+      name.textContent = r.label;
+      li.append(name, `: ${r.explain}.`);
+      return li;
+    }),
+  );
   store.set({ enabledHeads: Array(nHeads).fill(true) });
   $('context-note').textContent = `The model reads at most ${context} tokens.`;
-  $('run').disabled = false;
+  $('new-tokens').max = String(context - 1);
+  setButtons();
   runSentence();
+  scoreInduction();
 }
 
 start();

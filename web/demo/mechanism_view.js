@@ -68,11 +68,12 @@ function checkMatrix(mechanism, id) {
   return m;
 }
 
-function buildPanel(mechanism, id, cellH, head) {
+function buildPanel(mechanism, id, head) {
   const L = MECHANISM_LAYOUT;
   const m = checkMatrix(mechanism, id);
   const [rows, cols] = m.shape;
   const cellW = Math.min(L.CELL_MAX_PX, L.PANEL_MAX_PX / cols);
+  const cellH = Math.min(L.CELL_MAX_PX, L.PANEL_MAX_PX / Math.max(1, rows));
   const isWeights = id === 'weights';
   const scores = mechanism.scores.data;
   const maxAbs = isWeights ? 1 : maxAbsFinite(m.data);
@@ -124,6 +125,32 @@ function nextLineStart(placed, remainingWidths, maxWidth) {
 }
 
 /**
+ * The same steps for one query token q: X, K and V keep every row (the query
+ * reads all keys and values), while Q, the scores, the weights, the head's
+ * output, concat and the output keep row q only. token names it in the labels.
+ */
+export function mechanismForQuery(mechanism, q, token = null) {
+  const T = checkMatrix(mechanism, 'input').shape[0];
+  if (!Number.isInteger(q) || q < 0 || q >= T) throw new RangeError(`q: expected a token index in [0, ${T}), got ${q}`);
+  const name = token === null ? `token ${q}` : `'${token}' (token ${q})`;
+  const rowOf = (id, label) => {
+    const m = checkMatrix(mechanism, id);
+    const cols = m.shape[1];
+    return { data: m.data.slice(q * cols, (q + 1) * cols), shape: [1, cols], label };
+  };
+  return {
+    ...mechanism,
+    q: rowOf('q', `q of ${name}`),
+    scores: rowOf('scores', mechanism.scores.label.replace('Q·Kᵀ', 'q·Kᵀ')),
+    weights: rowOf('weights', `softmax: ${name} over ${T} keys`),
+    headOutput: rowOf('headOutput', 'weights·V'),
+    concat: rowOf('concat', 'concat(heads)'),
+    output: rowOf('output', 'concat·W_Oᵀ + b'),
+    query: q,
+  };
+}
+
+/**
  * mechanism: the runner's run.mechanism(layer, head) result.
  * options: { head (draws its column block in concat), tokens (row names),
  * causal, maxWidth (wrap steps onto new lines beyond it) }.
@@ -144,7 +171,7 @@ export function mechanismGeometry(mechanism, { head = null, tokens = null, causa
   let x = L.MARGIN_PX + (showTokens ? L.TOKEN_LABEL_PX : 0);
   let top = L.MARGIN_PX;
   const steps = MECHANISM_STEPS.map((step) => {
-    const stepPanels = step.panels.map((id) => buildPanel(mechanism, id, cellH, head));
+    const stepPanels = step.panels.map((id) => buildPanel(mechanism, id, head));
     const width = Math.max(...stepPanels.map((p) => p.width));
     const height = stepPanels.reduce((sum, p) => sum + L.TITLE_PX + p.height, 0) + (stepPanels.length - 1) * L.STACK_GAP_PX;
     return { ...step, stepPanels, width, height };

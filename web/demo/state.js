@@ -1,10 +1,14 @@
 // The demo's single store: what is selected (layer, head, average over heads,
-// causal mask), what is hovered, which heads the line view shows, and the
-// current model run. Views never talk to each other; they set() here and
-// re-render from what changed. Pure JavaScript, importable in Node.
+// causal mask), what is hovered, which heads the line view shows, the
+// current text and how far it has grown. Views never talk to each other;
+// they set() here and re-render from what changed. Pure JavaScript,
+// importable in Node.
 //
-// run: null or { tokens: string[], attention: [layer][head] → Float32Array(T·T),
-//                mechanism(layer, head), topNext(k), causal: boolean }
+// run: null or a run of ./attention_run.js (tokens, row(l, h, q), matrix(l, h),
+//      mechanism(l, h), causal, growing). A new text replaces it; while
+//      generating, the same run grows and `length` follows it, so views can
+//      add the new rows instead of redrawing everything.
+// stepQuery: 'all' (view 4 shows every token) or 'newest' (the last token only).
 
 export function initialState() {
   return {
@@ -15,6 +19,11 @@ export function initialState() {
     hoveredToken: null, // null | { side: 'query' | 'key', index }
     enabledHeads: [], // boolean per head of the line view
     run: null,
+    length: 0, // run.length when last announced
+    generating: false,
+    followNewest: true, // the line view highlights the newest token's lines while generating
+    stepQuery: 'all',
+    roles: null, // head_roles.js roleRows() of the current run
   };
 }
 

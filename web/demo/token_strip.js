@@ -14,18 +14,26 @@ export function predictionRows(predictions) {
   }));
 }
 
-export function renderTokenStrip(container, tokens, { unknownToken = '<unk>', special = ['<bos>'] } = {}) {
-  container.replaceChildren(
-    ...tokens.map((token, i) => {
-      const chip = document.createElement('span');
-      chip.className = 'token';
-      if (token === unknownToken) chip.classList.add('unknown');
-      if (special.includes(token)) chip.classList.add('special');
-      chip.textContent = token;
-      chip.title = `token ${i}`;
-      return chip;
-    }),
-  );
+function tokenChip(token, i, { unknownToken = '<unk>', special = ['<bos>'], promptLength = Infinity } = {}) {
+  const chip = document.createElement('span');
+  chip.className = 'token';
+  if (token === unknownToken) chip.classList.add('unknown');
+  if (special.includes(token)) chip.classList.add('special');
+  if (i >= promptLength) chip.classList.add('generated');
+  chip.textContent = token;
+  chip.title = i >= promptLength ? `token ${i} (generated)` : `token ${i}`;
+  chip.dataset.index = String(i);
+  return chip;
+}
+
+/** All tokens; options.promptLength marks the ones after it as generated. */
+export function renderTokenStrip(container, tokens, options = {}) {
+  container.replaceChildren(...tokens.map((token, i) => tokenChip(token, i, options)));
+}
+
+/** Appends the chips of tokens[from…] (a growing text: one chip per new token). */
+export function appendTokenStrip(container, tokens, from, options = {}) {
+  for (let i = from; i < tokens.length; i++) container.append(tokenChip(tokens[i], i, options));
 }
 
 export function renderPredictions(list, predictions) {

@@ -1,6 +1,6 @@
 // attention_heatmap: the pure weights → geometry step, hover lookup and the
 // SVG serialisation, on a fake run (no DOM, no wasm).
-import { heatmapGeometry, cellAt, heatmapToSvg, averageOverHeads, cellDescription, HEATMAP_LAYOUT } from '../../../web/demo/attention_heatmap.js';
+import { heatmapGeometry, heatmapLayout, heatmapCell, cellIndexAt, cellAt, heatmapToSvg, averageOverHeads, cellDescription, HEATMAP_LAYOUT } from '../../../web/demo/attention_heatmap.js';
 import { MASKED_COLOR, relativeLuminance, weightColor } from '../../../web/demo/color_scales.js';
 import { fakeRun, fakeTokens } from './fake_run.mjs';
 
@@ -102,4 +102,17 @@ test('heatmapToSvg: a well-formed document with every label and colour runs cove
   for (const [, , y, w] of rects) rowWidths.set(y, (rowWidths.get(y) ?? 0) + Number(w));
   expect(rowWidths.size).toBe(T);
   for (const w of rowWidths.values()) expect(w).toBeCloseTo(g.matrix.size, 6);
+});
+
+test('heatmapLayout is the geometry without the cells; heatmapCell rebuilds any cell from a value', () => {
+  const run = fakeRun({ T: 9, nLayers: 1, nHeads: 1, dModel: 8 });
+  const g = heatmapGeometry(run.attention[0][0], run.tokens, { causal: true });
+  const layout = heatmapLayout(run.tokens, { causal: true });
+  const { cells, pixels, ...rest } = g;
+  expect(layout).toEqual(rest);
+  for (const i of [0, 10, 44, 80]) expect(heatmapCell(layout, Math.floor(i / 9), i % 9, run.attention[0][0][i])).toEqual(cells[i]);
+  expect(cellIndexAt(layout, cells[44].x + 1, cells[44].y + 1)).toEqual({ query: 4, key: 8 });
+  expect(cellIndexAt(layout, 0, 0)).toBeNull();
+  // The layout never grows beyond the fixed box the page reserves for it (styles.css .heatmap-wrap: 640 px).
+  for (const n of [1, 3, 11, 12, 100, 256]) expect(heatmapLayout(fakeTokens(n)).height).toBeLessThanOrEqual(640);
 });

@@ -1,4 +1,4 @@
-// A stand-in for web/demo/tiny_gpt.mjs's run(): the same shapes and the same
+// A stand-in for web/demo/model/tiny_gpt.mjs's run(): the same shapes and the same
 // arithmetic inside one head (scores = q·kᵀ/√D with −∞ above the diagonal
 // when causal, softmax rows, weights·V), from seeded random Q/K/V, so the
 // renderer tests need neither the wasm module nor trained weights.

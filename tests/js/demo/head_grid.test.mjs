@@ -1,6 +1,6 @@
 // head_grid: layers × heads thumbnails laid out without overlap, with crisp
 // integer scaling when T is small, and the selection rule.
-import { gridGeometry, thumbnailPixels, gridToSvg, isSelected, GRID_LAYOUT } from '../../../web/demo/head_grid.js';
+import { badgeTitle, gridGeometry, thumbnailPixels, gridToSvg, isSelected, GRID_LAYOUT } from '../../../web/demo/head_grid.js';
 import { MASKED_COLOR, rgbaPixelColor, weightColor } from '../../../web/demo/color_scales.js';
 import { fakeRun } from './fake_run.mjs';
 
@@ -78,4 +78,23 @@ test('gridToSvg: every thumbnail, outlined, with the selected one emphasised', (
   expect(svg.match(/fill="none" stroke="#aaa"/g)).toHaveLength(5);
   expect(svg).toContain('>layer 1<');
   expect(svg).toContain('>head 2<');
+});
+
+test('each thumbnail has a badge line under it that overlaps no other thumbnail', () => {
+  const g = gridGeometry(2, 4, 30);
+  for (const t of g.thumbs) {
+    const line = { x: t.x, y: t.badgeY, size: GRID_LAYOUT.BADGE_PX - 2 };
+    expect(line.y).toBeGreaterThanOrEqual(t.y + t.size);
+    expect(line.y + line.size).toBeLessThanOrEqual(g.height);
+    for (const u of g.thumbs) if (u !== t) expect(overlaps({ ...line, size: t.size }, u) && line.y + line.size > u.y).toBe(false);
+  }
+  expect(badgeTitle({ text: 'induction', score: 0.289, lift: 12.4 }, 'copies')).toBe('induction 0.29 (12.4× uniform): copies');
+  expect(badgeTitle({ text: 'sharp', score: 0.41 })).toBe('sharp 0.41');
+});
+
+test('gridToSvg writes the badges under their thumbnails', () => {
+  const run = fakeRun({ T: 4, nLayers: 1, nHeads: 2, dModel: 8 });
+  const svg = gridToSvg(gridGeometry(1, 2, 4), run.attention, { badges: [[[{ text: 'prev' }], [{ text: 'induction' }, { text: 'sharp' }]]] });
+  expect(svg).toContain('>prev<');
+  expect(svg).toContain('>induction · sharp<');
 });

@@ -2,7 +2,7 @@
 // tokens other than the hovered one give zero opacity (the lines stay, so the
 // live SVG only changes attributes), opacity grows with weight, weak lines
 // are never drawn, and the line count is capped.
-import { lineGeometry, lineOpacity, lineViewToSvg, normalizeHover, LINE_LAYOUT, LINE_DEFAULTS } from '../../../web/demo/line_view.js';
+import { appendLineRows, lineGeometry, lineOpacity, lineViewToSvg, normalizeHover, LINE_LAYOUT, LINE_DEFAULTS } from '../../../web/demo/line_view.js';
 import { headColor } from '../../../web/demo/color_scales.js';
 import { fakeRun } from './fake_run.mjs';
 
@@ -121,4 +121,48 @@ test('lineViewToSvg writes the current opacities and the token labels with hover
   expect(svg).not.toMatch(/stroke-opacity="(?!0")/);
   expect(svg.match(/data-side="query"/g)).toHaveLength(T);
   expect(svg).toContain('&lt;bos&gt;');
+});
+
+describe('appendLineRows: a growing text adds only its new rows', () => {
+  // A causal layer of n tokens; rowsOf(q) → [head] weights of keys 0..q (as a run gives them).
+  const big = fakeRun({ T: 60, nLayers: 1, nHeads: H, dModel: 32, seed: 11 });
+  const rowsOf = (q) => big.attention[0].map((w) => w.subarray(q * 60, q * 60 + q + 1));
+  const asSet = (g) => new Set(g.lines.map((l) => `${l.head}:${l.query}:${l.key}:${l.weight}`));
+  const cropped = (n) => big.attention[0].map((w) => {
+    const out = new Float32Array(n * n);
+    for (let q = 0; q < n; q++) out.set(w.subarray(q * 60, q * 60 + n), q * n);
+    return out;
+  });
+
+  test.each([
+    [5000, 0.01],
+    [300, 0.01],
+    [40, 0.05],
+  ])('maxLines=%i minWeight=%f: after each new row, the lines are exactly those of the whole matrix', (maxLines, minWeight) => {
+    const start = 10;
+    const options = { maxLines, minWeight };
+    const g = lineGeometry(cropped(start), big.tokens.slice(0, start), options);
+    for (let n = start + 1; n <= 60; n += 7) {
+      const tokens = big.tokens.slice(0, n);
+      const from = g.labels.query.length;
+      const edits = appendLineRows(g, tokens, rowsOf, from);
+      const full = lineGeometry(cropped(n), tokens, options);
+      expect(asSet(g)).toEqual(asSet(full));
+      expect(g.lines.map((l) => l.weight)).toEqual(full.lines.map((l) => l.weight)); // lightest first
+      expect(g.dropped).toBe(full.dropped);
+      expect(g.height).toBe(full.height);
+      expect(g.labels.query.map((l) => l.text)).toEqual(tokens);
+      expect(g.labels.key).toHaveLength(n);
+      // Replaying the edits on the previous list gives the new one (what the live SVG does).
+      expect(edits.every((e) => e.op === 'removeFirst' || (e.line.query >= from && e.line.query < n))).toBe(true);
+    }
+  });
+
+  test('the focus token (the newest while generating) keeps its lines; the others fade to a fifth', () => {
+    const g = lineGeometry(layer, run.tokens, { focusToken: T - 1 });
+    for (const l of g.lines) expect(l.opacity).toBeCloseTo(l.query === T - 1 ? l.weight : l.weight * LINE_DEFAULTS.fade, 12);
+    // A hover wins over the focus.
+    const hovered = lineGeometry(layer, run.tokens, { focusToken: T - 1, hoveredToken: 2 });
+    expect(hovered.lines.filter((l) => l.opacity > 0).every((l) => l.query === 2)).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 // mechanism_view: the step-by-step matrices of one head, in the order of the
 // computation, with their shapes written out, signed values on the diverging
 // ramp, weights on the weight ramp and masked (−∞) scores in the masked colour.
-import { mechanismGeometry, mechanismToSvg, panelColorAt, shapeText, MECHANISM_LAYOUT } from '../../../web/demo/mechanism_view.js';
+import { mechanismForQuery, mechanismGeometry, mechanismToSvg, panelColorAt, shapeText, MECHANISM_LAYOUT } from '../../../web/demo/mechanism_view.js';
 import { MASKED_COLOR, relativeLuminance, signedColor, weightColor, maxAbsFinite } from '../../../web/demo/color_scales.js';
 import { fakeRun } from './fake_run.mjs';
 
@@ -166,4 +166,24 @@ test('mechanismToSvg writes every shape label; matrices as rects, as one <image>
   // Only the background, 9 outlines, the head highlight and 7 legend swatches remain.
   expect(bare.match(/<rect /g)).toHaveLength(1 + 9 + 1 + 7);
   for (const p of g.panels) expect(bare).toContain(`>${p.shapeText}<`);
+});
+
+test('one query token: Q, scores, weights, head output, concat and output keep its row; X, K, V keep every row', () => {
+  const q = 4;
+  const one = mechanismForQuery(mechanism, q, run.tokens[q]);
+  expect(one.q.shape).toEqual([1, D]);
+  expect(one.scores.shape).toEqual([1, T]);
+  expect(one.weights.shape).toEqual([1, T]);
+  expect(one.headOutput.shape).toEqual([1, D]);
+  expect(one.concat.shape).toEqual([1, E]);
+  expect(one.output.shape).toEqual([1, E]);
+  expect(one.k).toBe(mechanism.k);
+  expect(one.input).toBe(mechanism.input);
+  expect(Array.from(one.weights.data)).toEqual(Array.from(mechanism.weights.data.subarray(q * T, (q + 1) * T)));
+  expect(one.weights.label).toContain(`'${run.tokens[q]}' (token ${q})`);
+  const g1 = mechanismGeometry(one, { head: 2, tokens: run.tokens });
+  // The one-row panels get full-height cells; the masked keys after q stay masked.
+  expect(g1.panels.find((p) => p.id === 'weights').cellH).toBe(MECHANISM_LAYOUT.CELL_MAX_PX);
+  expect(g1.panels.find((p) => p.id === 'scores').maskedCount).toBe(T - 1 - q);
+  expect(() => mechanismForQuery(mechanism, T)).toThrow(`q: expected a token index in [0, ${T}), got ${T}`);
 });
