@@ -52,3 +52,21 @@ test('three layers called once each with 805 MB of per-head weights all succeed:
   expect(used).toBeLessThan(16 * 2 ** 20); // only the three layers' packed weights stay
   layers.forEach((layer) => layer.dispose());
 });
+
+test('a layer call whose weights alone pass what one block can hold is refused before allocating, and the layer keeps working', async () => {
+  const mha = await freshInit('oom-16384').then((init) => init());
+  // { embedDim: 8, numHeads: 1 } at L = S = 16384 with the default options: a 1 GiB
+  // per-head buffer plus its 1 GiB average (the size check used to be per buffer).
+  const layer = mha.createMultiHeadAttention({ embedDim: 8, numHeads: 1 });
+  const rand = mulberry32(3);
+  layer.loadWeights(Object.fromEntries(layer.expectedWeights.map(({ name, shape }) => [name, randomTensor(rand, shape, 0.3).data])));
+  const x = randomTensor(rand, [16384, 1, 8]);
+  const before = mha.heapBytes;
+  expect(() => layer.forward(x, x, x)).toThrow(RangeError);
+  expect(() => layer.forward(x, x, x)).toThrow(/^forward: this call needs more than \d+ MiB of memory in one block/);
+  expect(mha.heapBytes).toBe(before);
+  // Without weights the same call runs.
+  const r = layer.forward(x, x, x, { needWeights: false });
+  expect(r.output.data.every(Number.isFinite)).toBe(true);
+  layer.dispose();
+});
