@@ -37,7 +37,7 @@ import { loadCheck, machineInfo, packageVersion } from './machine.mjs';
 import { nodeEnv } from './node_env.mjs';
 import { onnxRuntimeDecode } from './runners/onnxruntime_decode.mjs';
 import { BENCH, ROOT, ensureDist, ensureOnnxModels, ensureReadBandwidth } from './setup.mjs';
-import { maxAbsDiff, median } from './stats.mjs';
+import { maxAbsDiff, median, mulberry32, shuffled } from './stats.mjs';
 
 export const DECODE = {
   model: { embedDim: 768, heads: 12, headDim: 64 },
@@ -58,26 +58,6 @@ export const DECODE = {
 // Stream tags of this section's inputs (inputs.mjs uses 1-9).
 const TAG = { pastKey: 21, pastValue: 22, query: 23, key: 24, value: 25, prefill: 26, token: 27, generate: 28 };
 const ROUND_SEED = 0x64656364; // "decd": the round orders
-
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-function shuffled(count, random) {
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
 
 /** (H, from, D) -> the first n tokens of each head, (H, n, D); appended = one more token per head (H, D). */
 function headsPrefix(data, heads, from, n, headDim, appended = null) {

@@ -13,7 +13,7 @@ import { plainJsRunners } from './runners/plain_js.mjs';
 import { tfjsRunners } from './runners/tfjs.mjs';
 import { expandShapes, matchesFilter } from './shapes.mjs';
 import { measureSimdPeak } from './simd_peak.mjs';
-import { maxAbsDiff, timeCalls } from './stats.mjs';
+import { interleaveCalls, maxAbsDiff, median, medianRatio, mulberry32, timeCalls } from './stats.mjs';
 
 // Max |peer - mha-wasm| allowed. Each library sums float32 products in its own
 // order: over SDPA's 64-long dot products the largest difference measured was
@@ -26,9 +26,18 @@ export class MismatchError extends Error {}
 
 // rowLimitMs caps the per-run limit of the slow rows (plain JS, TF.js) in --quick;
 // warmUpMs is how long each row runs the warm-up case (twice: with and without weights).
+// interleave: the rounds that follow the sequential timing of a shape (stats.mjs
+// interleaveCalls); rows slower than its maxRowMs per call (plain JS and TF.js at
+// large L) keep only their sequential figures.
 export const TIMING = {
-  full: { minSamples: 5, minTotalMs: 600, targetSampleMs: 25, maxSamples: 30, warmUpMs: 150 },
-  quick: { minSamples: 5, minTotalMs: 100, targetSampleMs: 10, maxSamples: 15, warmUpMs: 75, rowLimitMs: 500 },
+  full: {
+    minSamples: 5, minTotalMs: 600, targetSampleMs: 25, maxSamples: 30, warmUpMs: 150,
+    interleave: { minRounds: 9, minTotalMs: 1500, maxRounds: 31, targetSampleMs: 10, maxRowMs: 1500 },
+  },
+  quick: {
+    minSamples: 5, minTotalMs: 100, targetSampleMs: 10, maxSamples: 15, warmUpMs: 75, rowLimitMs: 500,
+    interleave: { minRounds: 5, minTotalMs: 250, maxRounds: 11, targetSampleMs: 5, maxRowMs: 250 },
+  },
 };
 
 async function loadRunners(env, info, config) {
@@ -78,6 +87,7 @@ function setThreadsReference(rows) {
     if (twin) {
       row.referenceMs = twin.medianMs;
       row.referenceName = twin.name;
+      if (row.interleaved?.ratioToThreads !== undefined) row.interleaved.ratio = row.interleaved.ratioToThreads;
     }
   }
 }
@@ -94,7 +104,7 @@ function makeData(shape, weights) {
 function compare(row, reference, result, shape) {
   const tolerance = TOLERANCE[row.kind];
   const outputDiff = maxAbsDiff(reference.output, result.output);
-  const weightsDiff = shape.needWeights ? maxAbsDiff(reference.weights, result.weights) : null;
+  const weightsDiff = shape.needWeights && !row.outputOnly ? maxAbsDiff(reference.weights, result.weights) : null;
   row.check = { outputDiff, weightsDiff, tolerance };
   const worst = Math.max(outputDiff, weightsDiff ?? 0);
   if (!(worst <= tolerance)) {
@@ -132,6 +142,9 @@ async function checkPhase(env, shape, kind, runners, data, rates, config, timing
   let reference = null;
   for (const runner of runners) {
     const row = { shape: shape.key, label: shape.label, kind, name: runner.name, group: runner.group ?? null, variant: runner.variant ?? null, flops: flopsOf(kind, shape) };
+    if (runner.reference) row.reference = true;
+    if (runner.outputOnly) row.outputOnly = true;
+    if (runner.compareTo) row.compareTo = runner.compareTo;
     rows.push(row);
     const applies = runner.applies ? runner.applies(shape) : true;
     if (applies !== true) {
@@ -169,6 +182,9 @@ async function checkPhase(env, shape, kind, runners, data, rates, config, timing
   return rows;
 }
 
+// Each shape's rows are timed twice: one after the other (timeCalls, the
+// sequential figures), then interleaved call by call (interleavePhase). Only
+// the interleaved ratios are immune to the machine's speed drifting between rows.
 async function timePhase(env, shape, rows, rates, timing) {
   for (const row of rows) {
     if (row.status === 'checked') {
@@ -179,9 +195,45 @@ async function timePhase(env, shape, rows, rates, timing) {
     } else if (row.status !== 'n/a') {
       env.log(`  ${row.name.padEnd(30)} ${row.note ?? row.status}`);
     }
+  }
+  await interleavePhase(env, shape, rows, timing.interleave);
+  for (const row of rows) {
     if (row.prepared) row.prepared.dispose();
     delete row.prepared;
   }
+}
+
+// The rows a ratio is taken against: the one-thread reference of the phase, and
+// mha-wasm with 2 threads (the ORT 2-thread rows of the ORT-threads pass are divided by it).
+const threadsTwinName = (kind) => `mha-wasm ${kind === 'sdpa' ? 'SDPA' : 'layer'}, 2 threads`;
+
+/**
+ * Interleaved rounds over the rows of one (shape, kind) that were timed. Adds to each row
+ * interleaved: { medianMs, rounds, calls, ratio?, ratioToThreads?, ratioToCompared? }, where ratio
+ * is the median over rounds of (row time / reference time in the same round), ratioToThreads the
+ * same against mha-wasm with 2 threads, ratioToCompared against the row named by row.compareTo.
+ */
+async function interleavePhase(env, shape, rows, plan) {
+  const timed = rows.filter((r) => r.status === 'ok' && r.prepared);
+  const taken = timed.filter((r) => r.medianMs <= plan.maxRowMs);
+  for (const r of timed) if (!taken.includes(r)) r.interleaved = { skipped: `sequential median ${r.medianMs.toFixed(0)} ms > ${plan.maxRowMs} ms` };
+  if (taken.length < 2) return;
+  // Seeded by the shape, so that a rerun calls the rows in the same orders.
+  const random = mulberry32([...`${shape.key}|${rows[0].kind}`].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261));
+  const result = await interleaveCalls(taken.map((r) => ({ run: r.prepared.run, estimateMs: r.medianMs })), plan, random);
+  const samplesOf = (name) => result.samples[taken.findIndex((r) => r.name === name)];
+  const reference = taken.find((r) => r.reference);
+  const twin = samplesOf(threadsTwinName(rows[0].kind));
+  for (const [i, row] of taken.entries()) {
+    const own = result.samples[i];
+    row.interleaved = { medianMs: median(own), rounds: result.rounds, calls: result.calls[i] };
+    if (reference && row !== reference) row.interleaved.ratio = medianRatio(own, samplesOf(reference.name));
+    if (twin && row.name !== threadsTwinName(row.kind)) row.interleaved.ratioToThreads = medianRatio(own, twin);
+    const other = row.compareTo && samplesOf(row.compareTo);
+    if (other) row.interleaved.ratioToCompared = medianRatio(own, other);
+  }
+  env.log(`  interleaved: ${result.rounds} rounds in ${(result.ms / 1000).toFixed(1)} s; ` +
+    taken.filter((r) => r.interleaved.ratio !== undefined).map((r) => `${r.name} ${r.interleaved.ratio.toFixed(2)}x`).join(', '));
 }
 
 // Before the first timed shape, every row runs a small case for a while, so

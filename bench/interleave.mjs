@@ -11,27 +11,9 @@
 //          it must equal (default: the reference row; null: no such check),
 //          verify?(result) -> null | problem, flops?, note? }
 import { MismatchError } from './harness.mjs';
-import { maxAbsDiff, median } from './stats.mjs';
+import { maxAbsDiff, median, shuffled } from './stats.mjs';
 
-export function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-function shuffled(count, random) {
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
+export { mulberry32 } from './stats.mjs';
 
 export const errorText = (error) => String(error && error.message ? error.message : error).split('\n')[0];
 

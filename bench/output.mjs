@@ -2,10 +2,16 @@
 // (bench/results/*.json).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { denseTargets, formatDenseTargets } from './dense_targets.mjs';
 import { FORMULAS } from './flops.mjs';
 import { TIMING, TOLERANCE } from './harness.mjs';
 import { chromiumVersion, machineInfo, packageVersion } from './machine.mjs';
 import { compactRows, formatTable } from './report.mjs';
+
+// A run whose SIMD peak differs by more than this between its start and its end
+// saw a different machine for its late rows than for its early ones.
+export const DISTURBED_DRIFT = 0.15;
+const peakDrift = (peak) => Math.abs(peak.end.gflops - peak.start.gflops) / Math.min(peak.end.gflops, peak.start.gflops);
 
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -15,12 +21,19 @@ export function printReport(run) {
   const machine = machineInfo();
   const where = args.browser ? `headless Chromium (${run.browserVersion})` : `Node ${process.version}`;
   console.log(`\nmha-wasm bench - JavaScript rows in ${where}, one thread each unless named ", 2 threads"; ${machine.cpuModel}, ${machine.cores} cores`);
-  console.log(`E=${spec.model.embedDim}, H=${spec.model.heads}, D=${spec.model.headDim}, batch 1; "× mha-wasm time" > 1 means slower than mha-wasm (one thread);`);
+  console.log(`E=${spec.model.embedDim}, H=${spec.model.heads}, D=${spec.model.headDim}, batch 1; "× mha-wasm" > 1 means slower than mha-wasm (one thread).`);
+  console.log('"sequential": medians of rows timed one after the other; "interleaved": the median over rounds of the row\'s time ÷ mha-wasm\'s time in the');
+  console.log('same round, every row of the shape called in each round in a shuffled order (native rows are separate processes: sequential only);');
   console.log(`"ORT …, 2 threads" rows come from a separate pass (ORT fixes its thread count once per process) and are divided by mha-wasm with 2 threads from that pass\n`);
   console.log(formatTable(run.rows, run.shapes));
   console.log('');
+  const drift = peakDrift(harness.peak);
   console.log(`WebAssembly SIMD peak (bench/simd_peak.wat, mul+add, no FMA): ${harness.peak.start.gflops.toFixed(1)} GFLOP/s before the rows, ` +
     `${harness.peak.end.gflops.toFixed(1)} after; % column uses ${peakGflops.toFixed(1)}`);
+  console.log(drift > DISTURBED_DRIFT
+    ? `DISTURBED RUN: the peak moved ${(100 * drift).toFixed(1)}% between start and end (> ${100 * DISTURBED_DRIFT}%); trust only the interleaved ratios, and those with care`
+    : `peak drift ${(100 * drift).toFixed(1)}% (≤ ${100 * DISTURBED_DRIFT}%: not disturbed)`);
+  console.log(`\n${formatDenseTargets(denseTargets(run.rows, run.shapes))}\n`);
   console.log(`mha-wasm ${mhaPackage.version}: mha.wasm ${mhaPackage.wasmBytes} B raw, ${mhaPackage.wasmGzipBytes} B gzip -9; ` +
     `init() in Node ${mhaPackage.initMs.toFixed(1)} ms${args.browser ? `; init() in Chromium ${harness.info.mhaInitMs.toFixed(1)} ms` : ''}`);
   if (heap) {
@@ -52,7 +65,8 @@ export function writeReport(path, run) {
     flops: FORMULAS,
     tolerances: TOLERANCE,
     timing: { js: args.quick ? TIMING.quick : TIMING.full, native: args.quick ? 'quick' : 'full' },
-    simdPeak: harness.peak,
+    simdPeak: { ...harness.peak, drift: Number(peakDrift(harness.peak).toFixed(3)), disturbed: peakDrift(harness.peak) > DISTURBED_DRIFT },
+    denseTargets: denseTargets(run.rows, run.shapes).map((t) => ({ ...t, measured: t.measured == null ? null : Number(t.measured.toPrecision(4)) })),
     simdPeakUsedGflops: run.peakGflops,
     mha: { ...mhaPackage, initMsInHost: harness.info.mhaInitMs, heapProbe: run.heap },
     unavailable: harness.info.unavailable,

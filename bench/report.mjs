@@ -18,6 +18,7 @@ export function deriveColumns(rows, shapesByKey, peakGflops) {
     r.peakFraction = r.gflops / peakGflops;
     const ref = r.referenceMs ?? reference.get(`${r.shape}|${r.kind}`);
     r.ratio = ref ? r.medianMs / ref : null;
+    r.interleavedRatio = r.interleaved?.ratio ?? null;
   }
   const groups = new Map();
   for (const r of rows.filter((x) => x.group)) {
@@ -26,7 +27,10 @@ export function deriveColumns(rows, shapesByKey, peakGflops) {
     groups.get(k).push(r);
   }
   for (const members of groups.values()) {
-    const ok = members.filter((r) => r.status === 'ok').sort((a, b) => a.medianMs - b.medianMs);
+    // The fastest variant by its interleaved ratio where every member has one (same rounds, so comparable), else by median.
+    const ok = members.filter((r) => r.status === 'ok');
+    const interleaved = ok.every((r) => r.interleaved?.ratio !== undefined);
+    ok.sort((a, b) => (interleaved ? a.interleaved.ratio - b.interleaved.ratio : a.medianMs - b.medianMs));
     for (const r of members) r.best = ok.length > 0 && r === ok[0];
   }
 }
@@ -62,8 +66,8 @@ function displayRows(rows, shapes) {
 }
 
 export function formatTable(rows, shapes) {
-  const header = ['shape', 'row', 'median ms', 'min–max ms', 'GFLOP/s', '% wasm SIMD peak', '× mha-wasm time'];
-  const numeric = [false, false, true, true, true, true, true];
+  const header = ['shape', 'row', 'median ms', 'min–max ms', 'GFLOP/s', '% wasm SIMD peak', '× mha-wasm (sequential)', '× mha-wasm (interleaved)'];
+  const numeric = [false, false, true, true, true, true, true, true];
   const lines = []; // { cells } for a timed row, { cells: [shape, row], note } otherwise, null between shapes
   let lastShape = null;
   for (const r of displayRows(rows, shapes)) {
@@ -73,7 +77,8 @@ export function formatTable(rows, shapes) {
     const lead = [first ? r.shapeLabel : '', r.display];
     if (r.status === 'ok') {
       lines.push({ cells: [...lead, ms(r.medianMs), `${ms(r.minMs)}–${ms(r.maxMs)}`, r.gflops.toFixed(2),
-        `${(100 * r.peakFraction).toFixed(0)}%`, r.ratio == null ? '' : `${r.ratio.toFixed(2)}×`] });
+        `${(100 * r.peakFraction).toFixed(0)}%`, r.ratio == null ? '' : `${r.ratio.toFixed(2)}×`,
+        r.interleavedRatio == null ? (r.interleaved?.skipped ? 'not interleaved' : '') : `${r.interleavedRatio.toFixed(2)}×`] });
     } else {
       lines.push({ cells: lead, note: r.note ?? r.status });
     }
@@ -91,12 +96,14 @@ const round = (v) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toP
 /** Rows for latest.json: rounded numbers, no undefined fields. */
 export function compactRows(rows) {
   const keys = ['shape', 'kind', 'name', 'variant', 'best', 'status', 'note', 'medianMs', 'minMs', 'maxMs', 'samples', 'callsPerSample',
-    'firstMs', 'cpuTimeMedianMs', 'flops', 'gflops', 'peakFraction', 'ratio', 'check'];
+    'firstMs', 'cpuTimeMedianMs', 'flops', 'gflops', 'peakFraction', 'ratio', 'interleavedRatio', 'interleaved', 'check'];
   return rows.map((r) => {
     const o = {};
     for (const k of keys) {
       if (r[k] === undefined || r[k] === null) continue;
-      o[k] = k === 'check' ? Object.fromEntries(Object.entries(r.check).map(([a, b]) => [a, b === null ? null : Number(b.toPrecision(3))])) : round(r[k]);
+      if (k === 'check') o[k] = Object.fromEntries(Object.entries(r.check).map(([a, b]) => [a, b === null ? null : Number(b.toPrecision(3))]));
+      else if (k === 'interleaved') o[k] = Object.fromEntries(Object.entries(r.interleaved).map(([a, b]) => [a, round(b)]));
+      else o[k] = round(r[k]);
     }
     return o;
   });

@@ -1,4 +1,26 @@
-// Timing loop and summary statistics.
+// Timing loop, summary statistics and the seeded generator that orders interleaved rounds.
+
+/** A small seeded generator (mulberry32): the same round orders in every run. */
+export function mulberry32(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** 0, 1, …, count - 1 in an order drawn from `random` (Fisher–Yates). */
+export function shuffled(count, random) {
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
 
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -54,3 +76,34 @@ export function maxAbsDiff(a, b) {
   }
   return worst;
 }
+
+/**
+ * Interleaved timing of several rows on the same inputs: rounds, each calling
+ * every row in an order shuffled per round (`random`), so that a slow stretch
+ * of a shared machine lands on every row alike instead of deciding one of them.
+ * In a round a row makes `calls` back-to-back calls, enough to last
+ * `targetSampleMs` by its estimate (its sequential median), and records their
+ * mean. At least `minRounds` rounds, more until `minTotalMs` or `maxRounds`.
+ * Returns { samples: samples[i][r] = row i's time per call in round r (ms), rounds, ms, calls }.
+ */
+export async function interleaveCalls(rows, { minRounds, minTotalMs, maxRounds, targetSampleMs }, random) {
+  const calls = rows.map((r) => Math.max(1, Math.min(200, Math.ceil(targetSampleMs / Math.max(r.estimateMs, 1e-3)))));
+  const samples = rows.map(() => []);
+  const start = performance.now();
+  let count = 0;
+  while (count < minRounds || (performance.now() - start < minTotalMs && count < maxRounds)) {
+    for (const i of shuffled(rows.length, random)) {
+      const t = performance.now();
+      for (let c = 0; c < calls[i]; c++) {
+        const pending = callOnce(rows[i].run);
+        if (pending) await pending;
+      }
+      samples[i].push((performance.now() - t) / calls[i]);
+    }
+    count++;
+  }
+  return { samples, rounds: count, ms: performance.now() - start, calls };
+}
+
+/** Median over rounds of a[r] / b[r]: how many times b's time a took, round by round. */
+export const medianRatio = (a, b) => median(a.map((x, r) => x / b[r]));

@@ -60,5 +60,16 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
       return { ...prepared, run: () => prepared.run(out) };
     },
   });
-  return [sdpa, layer, reusing(sdpa), reusing(layer)];
+  // With weights, the same call without them, interleaved with the out-arrays
+  // row: the price of asking for the weights (the "with weights vs without" target).
+  const withoutWeights = (runner) => ({
+    ...runner,
+    name: `${runner.name}, without weights`,
+    reference: false,
+    outputOnly: true, // checked on the output alone: it returns no weights
+    applies: (shape) => (shape.needWeights ? true : 'only with weights'),
+    prepare: (shape, data) => runner.prepare({ ...shape, needWeights: false }, data),
+  });
+  const outArrays = [reusing(sdpa), reusing(layer)].map((r) => ({ ...r, compareTo: `${r.name.replace(', out arrays', '')}, without weights` }));
+  return [sdpa, layer, ...outArrays, withoutWeights(sdpa), withoutWeights(layer)];
 }
