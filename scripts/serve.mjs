@@ -1,5 +1,8 @@
 // A small static server for the demo page: web/demo/ at /demo/, the built
-// package (dist/) at /dist/, nothing else. Loopback only.
+// package (dist/) at /dist/, and the one dependency of mha-wasm/models the page
+// imports when a model is opened (@huggingface/tokenizers, from node_modules, at
+// /vendor/@huggingface/tokenizers/dist/; index.html's import map points there),
+// nothing else. Loopback only.
 //
 //   PORT=8080 node scripts/serve.mjs        (PORT=0 picks a free port)
 //
@@ -12,7 +15,11 @@ import { extname, join, normalize, resolve as resolvePath, sep } from 'node:path
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const MOUNTS = { '/demo/': join(root, 'web', 'demo'), '/dist/': join(root, 'dist') };
+const MOUNTS = {
+  '/demo/': join(root, 'web', 'demo'),
+  '/dist/': join(root, 'dist'),
+  '/vendor/@huggingface/tokenizers/dist/': join(root, 'node_modules', '@huggingface', 'tokenizers', 'dist'),
+};
 const MIME = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

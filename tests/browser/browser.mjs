@@ -11,7 +11,7 @@ export const BROWSERS = ['chromium', 'firefox'];
 
 // Without the networking flags Chromium tries to reach Google's services,
 // which this machine's closed network refuses.
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -24,7 +24,7 @@ const CHROMIUM_ARGS = [
 
 // Firefox would otherwise try Mozilla's services (updates, telemetry,
 // remote settings, captive-portal checks) on the closed network.
-const FIREFOX_PREFS = {
+export const FIREFOX_PREFS = {
   'app.update.enabled': false,
   'browser.safebrowsing.malware.enabled': false,
   'browser.safebrowsing.phishing.enabled': false,
@@ -34,7 +34,7 @@ const FIREFOX_PREFS = {
   'toolkit.telemetry.enabled': false,
 };
 
-const VIEWPORT = { width: 1400, height: 1000 };
+export const VIEWPORT = { width: 1400, height: 1000 };
 
 /** Launches one browser; `newPage()` gives pages with the API below. */
 export async function launchBrowser(name) {

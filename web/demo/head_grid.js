@@ -19,6 +19,10 @@ export const GRID_LAYOUT = Object.freeze({
   COLUMN_LABEL_PX: 22, // "head 0" above each column
   BADGE_PX: 20, // room under each thumbnail for its role badges
   MARGIN_PX: 4,
+  // Many heads per layer (an opened 12-head model): thumbnails shrink so a row fits this width,
+  // down to MIN_THUMB_PX; beyond that the grid scrolls sideways in its box.
+  MAX_WIDTH_PX: 1000,
+  MIN_THUMB_PX: 40,
 });
 
 function positiveInteger(name, value) {
@@ -36,8 +40,10 @@ export function gridGeometry(nLayers, nHeads, T, { layout = GRID_LAYOUT } = {}) 
   positiveInteger('nHeads', nHeads);
   positiveInteger('T', T);
   const L = layout;
-  const size = T <= L.THUMB_PX ? T * Math.floor(L.THUMB_PX / T) : L.THUMB_PX;
   const left = L.MARGIN_PX + L.ROW_LABEL_PX;
+  const fit = L.MAX_WIDTH_PX ? Math.floor((L.MAX_WIDTH_PX - left - L.MARGIN_PX + L.GAP_PX) / nHeads - L.GAP_PX) : L.THUMB_PX;
+  const largest = Math.min(L.THUMB_PX, Math.max(L.MIN_THUMB_PX ?? 1, fit));
+  const size = T <= largest ? T * Math.floor(largest / T) : largest;
   const top = L.MARGIN_PX + L.COLUMN_LABEL_PX;
   const step = size + L.GAP_PX;
   const rowStep = size + L.BADGE_PX + L.GAP_PX;
@@ -51,7 +57,8 @@ export function gridGeometry(nLayers, nHeads, T, { layout = GRID_LAYOUT } = {}) 
   return {
     thumbs,
     rowLabels: [...Array(nLayers)].map((_, layer) => ({ text: `layer ${layer}`, x: L.MARGIN_PX, y: top + layer * rowStep + size / 2 })),
-    columnLabels: [...Array(nHeads)].map((_, head) => ({ text: `head ${head}`, x: left + head * step + size / 2, y: L.MARGIN_PX + L.COLUMN_LABEL_PX / 2 })),
+    // "head 10" needs about 50 px: narrower columns (many small thumbnails) get "h10".
+    columnLabels: [...Array(nHeads)].map((_, head) => ({ text: step >= 60 ? `head ${head}` : `h${head}`, x: left + head * step + size / 2, y: L.MARGIN_PX + L.COLUMN_LABEL_PX / 2 })),
     thumbSize: size,
     resolution: T,
     width: left + nHeads * step - L.GAP_PX + L.MARGIN_PX,

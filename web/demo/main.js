@@ -14,11 +14,23 @@
 // the worst case). The step-by-step view and the role table are also redrawn
 // at most every few hundred ms while generating.
 //
+// Open model… (or a drop of a folder or of its files) reads a Hugging Face
+// checkpoint with mha-wasm/models (dist/models/, imported when first needed;
+// its tokenizer package comes through index.html's import map) and wraps it
+// in ./opened_model.js, which gives it the shipped model's interface: from
+// then on every view and the generation run on it. A folder that cannot be
+// opened leaves the current model in place, with the reason shown.
+//
 // Hooks for tests: body[data-ready="true"] after the first live result is
 // drawn, body[data-runs] counts completed runs, body[data-generating],
 // body[data-length] (tokens in the text), body[data-generated] (tokens the
 // last generation wrote), body[data-stop-length] (the length when Stop was
-// handled), body[data-roles="true"] once the head roles are scored.
+// handled), body[data-roles="true"] once the head roles are scored,
+// body[data-model] (the model in use: "shipped" or the opened folder's name),
+// body[data-opening="true"] while a model is read, body[data-open-error] (the
+// last failure), window.__demo.open ({ startedAt, loadedMs, firstRunMs, bytes }
+// of the last opening: from the files being chosen to the model loaded, and
+// to its first run of the prompt drawn).
 // window.__demo.frameTimes receives the duration (ms) of every redraw,
 // window.__demo.tokenFrames one record per generation frame
 // ({ at, length, steps, modelMs, redrawMs, views: view → ms, added: view → rows
@@ -39,6 +51,7 @@ import { makeRoleProbes } from './role_probes.js';
 import { renderTokenStrip, appendTokenStrip, renderPredictions } from './token_strip.js';
 import { candidateTable, renderCandidates, speedText, strategyText } from './generation_panel.js';
 import { exportView, exportFileName } from './export.js';
+import { droppedFiles, openModel, topLevelFiles } from './opened_model.js';
 
 const MODEL_FILES = {
   weightsURL: new URL('./model/tiny_stories.safetensors', import.meta.url).href,
@@ -58,13 +71,22 @@ const $ = (id) => document.getElementById(id);
 const demo = (window.__demo = { frameTimes: [], viewTimes: [], tokenFrames: [] });
 // For screenshots and exports of the whole page: bring every view up to date, on screen or not.
 demo.drawAll = () => Object.keys(SECTIONS).forEach((view) => refresh(view, { force: true, offscreen: true }));
+// For tests: the token ids of the text shown (the decoder's; null after a run without it).
+demo.tokenIds = () => decoder?.ids ?? null;
 const store = createStore(initialState());
-let model = null;
+let mha = null;
+let shipped = null; // the tiny model the page ships with (kept loaded, to switch back to)
+let model = null; // the model in use: shipped, or an opened one (./opened_model.js)
+let modelEpoch = 0; // bumped when the model changes: work started for an older one is dropped
+let opening = false;
 let decoder = null; // the decoder behind the current run (null for a non-causal run)
 let generation = null; // the generation in progress
 let runs = 0;
 let induction = null; // [layer][head] → { score, uniform } on the list probes
 let inductionBare = null;
+
+// "words" for the shipped model (whole words), "tokens" for an opened one.
+const units = (n) => `${n} ${model?.unit === 'token' ? (n === 1 ? 'token' : 'tokens') : n === 1 ? 'word' : 'words'}`;
 
 function setStatus(text, isError = false) {
   $('status').textContent = text;
@@ -89,7 +111,7 @@ const lines = createLineView({
 demo.lines = lines; // for tests: lines.visibleLines(head)
 const select = ({ layer, head }) => store.set({ layer, head, average: false });
 const roleExplain = Object.fromEntries(ROLES.map((r) => [r.id, r.explain]));
-const grid = createHeadGrid({ container: $('grid'), onSelect: select, explainRole: (role) => roleExplain[role] ?? '' });
+const grid = createHeadGrid({ container: $('grid'), onSelect: select, explainRole: (role) => (model?.kind === 'opened' ? OPENED_ROLE_EXPLAIN[role] : null) ?? roleExplain[role] ?? '' });
 const mechanism = createMechanismView({ container: $('mechanism') });
 const roleTable = createRoleTable({ container: $('roles'), onSelect: select });
 const exportable = { heatmap, lines, grid, mechanism };
@@ -148,13 +170,29 @@ const DRAW = {
   },
   mechanism(state) {
     const { run, layer, head, stepQuery } = state;
+    if (model.mechanismReady && !model.mechanismReady(layer)) {
+      // An opened model: the layer's q/k/v projections are read from the files first.
+      const forModel = model;
+      const note = document.createElement('p');
+      note.className = 'muted';
+      note.textContent = `reading layer ${layer}'s q, k and v projection weights from the files…`;
+      $('mechanism').replaceChildren(note);
+      model.prepareMechanism(layer).then(
+        () => model === forModel && refresh('mechanism', { force: true }),
+        (error) => {
+          if (model === forModel) note.textContent = `error: could not read layer ${layer}'s projections (${error.message})`;
+        },
+      );
+      return;
+    }
     let steps = null;
     const newest = run.length - 1;
     const query = stepQuery === 'newest' ? newest : null;
     timed('mechanism-model', () => (steps = run.mechanism(layer, head, { query })));
     if (query !== null && steps.query !== query) steps = mechanismForQuery(steps, newest, run.tokens[newest]);
     timed('mechanism', () => mechanism.render(steps, { head, tokens: run.tokens, causal: run.causal }));
-    $('mechanism-title').textContent = `layer ${layer} · head ${head}${stepQuery === 'newest' ? ` · the newest word, '${run.tokens[newest]}'` : ` · ${run.length} words`}`;
+    const word = model.unit === 'token' ? 'token' : 'word';
+    $('mechanism-title').textContent = `layer ${layer} · head ${head}${stepQuery === 'newest' ? ` · the newest ${word}, '${run.tokens[newest]}'` : ` · ${units(run.length)}`}`;
   },
   roles(state) {
     roleTable.render(roleRows(roleTracker.scores(state.run), induction, inductionBare));
@@ -284,12 +322,21 @@ function badgesOf(rows, nLayers, nHeads) {
 
 // The probes run one per task after the page is up, so loading stays responsive.
 function scoreInduction() {
-  const probes = makeRoleProbes(model);
+  const epoch = modelEpoch;
+  const probes = model.roleProbes ? model.roleProbes() : makeRoleProbes(model);
   const queue = [...probes.list.map((p) => ['list', p]), ...probes.bare.map((p) => ['bare', p])];
   const results = { list: [], bare: [] };
+  // An opened model may be large (each probe is a forward pass of ~40 tokens, 0.4 s for GPT-2 small):
+  // its probes wait while it writes, and until the roles (the table or the grid's badges) are on screen.
+  const lazy = model.kind === 'opened';
   const next = () => {
+    if (epoch !== modelEpoch) return; // the model changed meanwhile
+    if (lazy && (generation || !(onScreen.get('roles') || onScreen.get('grid')))) {
+      setTimeout(next, 200);
+      return;
+    }
     if (queue.length === 0) {
-      const scored = (kind) => inductionScores(results[kind].map((r) => r.probe), (ids) => results[kind].find((r) => r.probe.ids === ids).attention);
+      const scored = (kind) => (results[kind].length === 0 ? null : inductionScores(results[kind].map((r) => r.probe), (ids) => results[kind].find((r) => r.probe.ids === ids).attention));
       induction = scored('list');
       inductionBare = scored('bare');
       store.set({ roles: { induction, inductionBare } });
@@ -325,11 +372,17 @@ function showSamplingOptions() {
 
 function setButtons() {
   const generating = Boolean(generation);
-  $('run').disabled = !model || generating;
-  $('generate').disabled = !model || generating || !$('causal').checked;
+  const busy = !model || opening;
+  $('run').disabled = busy || generating;
+  $('generate').disabled = busy || generating || !$('causal').checked;
+  $('open-model').disabled = !mha || opening;
+  $('open-files').disabled = !mha || opening;
+  $('shipped-model').disabled = opening;
   $('generate').title = $('causal').checked ? '' : 'Generating needs the causal mask (a word cannot look at words not written yet)';
   $('stop').disabled = !generating;
 }
+
+let prefilled = null; // { decoder, run, logits, ms } of the last prompt run through a decoder
 
 function newDecoderRun(ids) {
   decoder?.dispose();
@@ -339,20 +392,33 @@ function newDecoderRun(ids) {
   const ms = performance.now() - start;
   const { nLayers, nHeads } = model.config;
   const run = runFromDecoder(decoder, { vocabulary: model.vocabulary, nLayers, nHeads, promptLength: ids.length });
+  prefilled = { decoder, run, logits, ms };
   return { run, logits, ms };
+}
+
+// Generate right after Run (or after opening a model) on the same prompt: the decoder already holds
+// exactly the prompt, so its prefill is not run again (for GPT-2 small, 0.4 s of a 40-token prompt).
+function decoderRunFor(ids) {
+  const p = prefilled;
+  if (p && p.decoder === decoder && decoder.length === ids.length && decoder.ids.every((id, i) => id === ids[i])) return p;
+  return newDecoderRun(ids);
+}
+
+function tokenStripOptions(run) {
+  return model.kind === 'opened' ? { promptLength: run.promptLength, special: model.specialTokens, unknownToken: null } : { promptLength: run.promptLength };
 }
 
 function showRun(run, logits, ms) {
   const { nLayers, nHeads } = model.config;
   store.set({ run, length: run.length, hoveredToken: null, ...clampSelection(store.get(), nLayers, nHeads) });
-  renderTokenStrip($('tokens'), run.tokens, { promptLength: run.promptLength });
+  renderTokenStrip($('tokens'), run.tokens, tokenStripOptions(run));
   renderPredictions($('predictions'), model.topTokens(logits, TOP_PREDICTIONS));
   $('run-info').textContent = `${run.length} tokens · model ran in ${ms.toFixed(1)} ms`;
   document.body.dataset.length = String(run.length);
 }
 
 function runSentence() {
-  if (!model || generation) return;
+  if (!model || generation || opening) return;
   $('lines-stage').parentElement.classList.remove('growing', 'following');
   try {
     const causal = $('causal').checked;
@@ -380,7 +446,7 @@ function runSentence() {
 }
 
 function startGeneration() {
-  if (!model || generation) return;
+  if (!model || generation || opening) return;
   let options;
   try {
     options = samplingOptions();
@@ -389,7 +455,7 @@ function startGeneration() {
     const room = model.config.context - ids.length;
     if (room < 1) throw new RangeError(`the prompt fills the model's context (${model.config.context} tokens); shorten it`);
     const wanted = Math.max(1, Math.round(Number($('new-tokens').value) || 1));
-    const { run, logits, ms } = newDecoderRun(ids);
+    const { run, logits, ms } = decoderRunFor(ids);
     const seed = Math.round(Number($('seed').value) || 0);
     generation = {
       run,
@@ -441,19 +507,24 @@ function generationFrame() {
     last = { id, distribution };
     g.written++;
     g.remaining--;
+    if (model.eosIds?.has(id)) {
+      // An opened model's end-of-text token: written, then the generation ends (as Hugging Face's generate does).
+      g.remaining = 0;
+      g.endOfText = true;
+    }
   } while ($('fast').checked && g.remaining > 0 && performance.now() - frameStart < FAST_BUDGET_MS);
   const modelMs = performance.now() - frameStart;
   g.run.grow();
 
   const redrawStart = performance.now();
-  appendTokenStrip($('tokens'), g.run.tokens, from, { promptLength: g.run.promptLength });
+  appendTokenStrip($('tokens'), g.run.tokens, from, tokenStripOptions(g.run));
   store.set({ length: g.run.length });
   const rows = candidateRows(last.distribution, model.vocabulary, last.id, CANDIDATES);
   const chosen = rows.find((r) => r.chosen);
   renderCandidates(
     $('candidates'),
     candidateTable(rows, g.options),
-    `'${chosen.token}' (word ${g.run.length - 1}), ranked ${chosen.rank} · ${strategyText(g.options, keptSummary(last.distribution))}`,
+    `'${chosen.token}' (${model.unit === 'token' ? 'token' : 'word'} ${g.run.length - 1}), ranked ${chosen.rank} · ${strategyText(g.options, keptSummary(last.distribution))}`,
   );
   renderPredictions($('predictions'), model.topTokens(g.logits, TOP_PREDICTIONS));
   $('gen-info').textContent = speedText({ tokens: g.written, wallMs: performance.now() - g.startedAt, modelMs: g.modelMs });
@@ -476,8 +547,8 @@ function finishGeneration() {
   runs += 1;
   document.body.dataset.runs = String(runs);
   setButtons();
-  const full = g.run.length >= model.config.context ? ' (the context is full)' : '';
-  setStatus(g.stop ? `stopped after ${g.written} words` : `wrote ${g.written} words${full}`);
+  const full = g.endOfText ? ' (the end-of-text token)' : g.run.length >= model.config.context ? ' (the context is full)' : '';
+  setStatus(g.stop ? `stopped after ${units(g.written)}` : `wrote ${units(g.written)}${full}`);
 }
 
 function stopGeneration() {
@@ -521,17 +592,46 @@ function wireControls() {
   showSamplingOptions();
 }
 
-async function start() {
-  wireControls();
-  setStatus('loading…');
-  try {
-    const mha = await init();
-    model = await loadTinyGpt(mha, MODEL_FILES);
-  } catch (error) {
-    setStatus(`error: could not load the model (${error.message})`, true);
-    return;
+// ---------------------------------------------------------------- the model in use
+
+const OPENED_ROLE_EXPLAIN = {
+  induction: 'on a random sequence of the vocabulary\'s tokens said twice (after BOS where the tokenizer adds one): weight from each token of the repeat on the token that followed it the first time, i.e. on the token to copy next',
+  inductionRandom: 'not measured for an opened model: its induction probe is already a bare random sequence',
+};
+
+function describeModel(m) {
+  const { nLayers, nHeads, kvHeads, dModel, vocabSize, context, modelContext } = m.config;
+  const plural = (n, word) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+  const parts = [`${plural(nLayers, 'layer')} × ${plural(nHeads, 'head')}`];
+  if (m.kind === 'opened') {
+    if (kvHeads !== nHeads) parts.push(`${plural(kvHeads, 'key/value head')}`);
+    parts.push(`${dModel} wide`, `vocabulary ${vocabSize.toLocaleString('en')}`);
+    parts.push(Number.isFinite(modelContext) && modelContext > context ? `the page keeps ${context} of its ${modelContext.toLocaleString('en')} positions` : `${context} positions`);
+  } else {
+    parts.push(`${m.config.dModel} wide`, `vocabulary ${vocabSize}`, `${context} positions`);
   }
-  const { nLayers, nHeads, context } = model.config;
+  return parts.join(' · ');
+}
+
+/** Makes `next` the model behind every view; the previous opened model (not the shipped one) is freed. */
+function useModel(next) {
+  if (generation) {
+    generation.stop = true;
+    finishGeneration();
+  }
+  // The views let go of the old run first: its decoder is freed, and a selection clamped to the
+  // new model's heads must not redraw the old text.
+  store.set({ run: null, length: 0, hoveredToken: null });
+  decoder?.dispose();
+  decoder = null;
+  if (model && model !== shipped && model !== next) model.dispose();
+  model = next;
+  modelEpoch += 1;
+  induction = null;
+  inductionBare = null;
+  document.body.dataset.roles = 'false';
+  const opened = next.kind === 'opened';
+  const { nLayers, nHeads, context, vocabSize } = next.config;
   fillSelect($('layer'), nLayers, 'layer');
   fillSelect($('head'), nHeads, 'head');
   buildHeadToggles($('head-toggles'), nHeads, (head, on) => {
@@ -539,21 +639,176 @@ async function start() {
     enabledHeads[head] = on;
     store.set({ enabledHeads });
   });
+  const explain = opened ? OPENED_ROLE_EXPLAIN : {};
   $('roles-explain').replaceChildren(
     ...ROLES.map((r) => {
       const li = document.createElement('li');
       const name = document.createElement('b');
       name.textContent = r.label;
-      li.append(name, `: ${r.explain}.`);
+      li.append(name, `: ${explain[r.id] ?? r.explain}.`);
       return li;
     }),
   );
-  store.set({ enabledHeads: Array(nHeads).fill(true) });
-  $('context-note').textContent = `The model reads at most ${context} tokens.`;
+  roleTable.setExplanations(explain);
+  store.set({ enabledHeads: Array(nHeads).fill(true), roles: null, ...clampSelection(store.get(), nLayers, nHeads) });
+  $('context-note').textContent = `The model reads at most ${context} tokens${opened ? ' here' : ''}.`;
+  $('unk-note').hidden = opened;
+  $('mechanism-opened').hidden = !opened;
   $('new-tokens').max = String(context - 1);
+  $('top-k').max = String(vocabSize);
+  // mha-wasm/models decodes causally only.
+  if (next.causalOnly) $('causal').checked = true;
+  $('causal').disabled = Boolean(next.causalOnly);
+  $('causal').parentElement.title = next.causalOnly ? 'An opened model always runs with its causal mask' : '';
+  $('model-name').textContent = opened ? `${next.name} (${next.architecture})` : 'the shipped story model';
+  $('model-shape').textContent = describeModel(next);
+  $('shipped-model').hidden = !opened;
+  document.body.dataset.model = opened ? next.name : 'shipped';
   setButtons();
   runSentence();
   scoreInduction();
+}
+
+// mha-wasm/models and the internals the step view reuses (headers, config readers), from dist/models/.
+let modelsLib = null;
+async function loadModelsLib() {
+  if (!modelsLib) {
+    const [index, files, checkpoint, gpt2, llama, blocks] = await Promise.all([
+      import('../dist/models/index.mjs'),
+      import('../dist/models/files.mjs'),
+      import('../dist/models/checkpoint.mjs'),
+      import('../dist/models/gpt2.mjs'),
+      import('../dist/models/llama.mjs'),
+      import('../dist/models/blocks.mjs'),
+    ]);
+    modelsLib = {
+      loadModel: index.loadModel,
+      openFiles: files.openFiles,
+      openCheckpoint: checkpoint.openCheckpoint,
+      readGpt2Config: gpt2.readGpt2Config,
+      readLlamaConfig: llama.readLlamaConfig,
+      transpose: blocks.transpose,
+    };
+  }
+  return modelsLib;
+}
+
+function showProgress(fraction, text) {
+  $('open-progress-row').hidden = fraction === null;
+  if (fraction === null) return;
+  // No value: an indeterminate bar (reading headers and the tokenizer, or running the prompt).
+  if (Number.isFinite(fraction)) $('open-progress').value = fraction;
+  else $('open-progress').removeAttribute('value');
+  $('open-progress-text').textContent = text;
+}
+
+function showOpenError(message) {
+  $('open-error').hidden = !message;
+  $('open-error').textContent = message ?? '';
+  if (message) document.body.dataset.openError = message;
+}
+
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+/** Opens the chosen or dropped files as a model; on failure the current model stays. */
+async function openFiles(files, folder) {
+  if (opening || !mha) return;
+  const startedAt = performance.now();
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  demo.open = { startedAt, files: files.length, bytes, loadedMs: null, firstRunMs: null };
+  const label = folder ? `'${folder}'` : `${files.length} file${files.length === 1 ? '' : 's'}`;
+  showOpenError(null);
+  opening = true;
+  document.body.dataset.opening = 'true';
+  setButtons();
+  showProgress(NaN, `reading ${label} (${(bytes / 2 ** 20).toFixed(1)} MB): headers and tokenizer…`);
+  try {
+    if (files.length === 0) throw new Error('no files: choose the folder that holds config.json, model.safetensors and tokenizer.json');
+    const lib = await loadModelsLib();
+    const opened = await openModel(mha, lib, files, {
+      name: folder ?? 'model',
+      onProgress: ({ loaded, total }) => showProgress(loaded / total, `loading the weights of ${label}: layer ${loaded} of ${total}`),
+    });
+    demo.open.loadedMs = performance.now() - startedAt;
+    showProgress(NaN, 'running the prompt…');
+    await nextFrame();
+    opening = false;
+    useModel(opened);
+    demo.open.firstRunMs = performance.now() - startedAt;
+  } catch (error) {
+    showOpenError(`Could not open ${label}: ${error.message}`);
+  } finally {
+    opening = false;
+    document.body.dataset.opening = 'false';
+    document.body.dataset.opens = String(Number(document.body.dataset.opens ?? 0) + 1);
+    showProgress(null);
+    setButtons();
+  }
+}
+
+function wireModelPicker() {
+  const fromInput = (input) => {
+    const { files, folder } = topLevelFiles(input.files);
+    input.value = ''; // choosing the same folder again fires change again
+    openFiles(files, folder);
+  };
+  $('open-model').addEventListener('click', () => $('model-folder').click());
+  $('open-files').addEventListener('click', () => $('model-files').click());
+  $('model-folder').addEventListener('change', () => fromInput($('model-folder')));
+  $('model-files').addEventListener('change', () => fromInput($('model-files')));
+  $('shipped-model').addEventListener('click', () => {
+    if (!opening && shipped) {
+      showOpenError(null);
+      useModel(shipped);
+    }
+  });
+  const carriesFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+  let depth = 0; // dragenter/dragleave pairs over child elements
+  document.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event)) return;
+    depth += 1;
+    document.body.classList.add('dragging');
+  });
+  document.addEventListener('dragleave', (event) => {
+    if (!carriesFiles(event)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) document.body.classList.remove('dragging');
+  });
+  document.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = opening ? 'none' : 'copy';
+  });
+  document.addEventListener('drop', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    document.body.classList.remove('dragging');
+    droppedFiles(event.dataTransfer).then(
+      ({ files, folder }) => openFiles(files, folder),
+      (error) => showOpenError(`Could not open what was dropped: ${error.message}`),
+    );
+  });
+  const setAllHeads = (on) => {
+    for (const box of document.querySelectorAll('.head-toggle')) box.checked = on;
+    store.set({ enabledHeads: Array(model?.config.nHeads ?? 0).fill(on) });
+  };
+  $('heads-all').addEventListener('click', () => setAllHeads(true));
+  $('heads-none').addEventListener('click', () => setAllHeads(false));
+}
+
+async function start() {
+  wireControls();
+  wireModelPicker();
+  setStatus('loading…');
+  try {
+    mha = await init();
+    shipped = await loadTinyGpt(mha, MODEL_FILES);
+  } catch (error) {
+    setStatus(`error: could not load the model (${error.message})`, true);
+    return;
+  }
+  useModel(shipped);
 }
 
 start();

@@ -37,6 +37,7 @@ export function createRoleTable({ container, onSelect = () => {} }) {
   let sort = { key: 'induction', descending: true };
   let rows = null;
   let selection = null;
+  let explanations = {}; // column key → header tooltip, instead of ROLES' (a model probed differently)
 
   function paint() {
     if (!rows) return;
@@ -56,7 +57,7 @@ export function createRoleTable({ container, onSelect = () => {} }) {
         button.type = 'button';
         button.dataset.sort = c.key;
         button.textContent = c.label + (c.sorted === 'descending' ? ' ▼' : c.sorted === 'ascending' ? ' ▲' : '');
-        if (c.explain) button.title = c.explain;
+        if (explanations[c.key] ?? c.explain) button.title = explanations[c.key] ?? c.explain;
         button.addEventListener('click', () => {
           // A new column sorts high to low (names low to high); a second click reverses.
           sort = sort.key === c.key ? { key: c.key, descending: !sort.descending } : { key: c.key, descending: c.key !== 'name' };
@@ -111,6 +112,11 @@ export function createRoleTable({ container, onSelect = () => {} }) {
       for (const tr of container.querySelectorAll('tbody tr')) {
         tr.classList.toggle('selected', Number(tr.dataset.layer) === chosen.layer && Number(tr.dataset.head) === chosen.head);
       }
+    },
+    /** Header tooltips for some columns (key → text), replacing ROLES' explanations. */
+    setExplanations(next = {}) {
+      explanations = { ...next };
+      paint();
     },
     get sort() {
       return sort;

@@ -2,7 +2,7 @@
 // seeded generator that repeats itself, and the draw from a distribution.
 import {
   STRATEGIES, argmaxOf, candidateRows, chooseToken, createRng, drawToken, keptSummary,
-  nextTokenDistribution, rankByProbability, softmax, topKMask, topPMask,
+  nextTokenDistribution, rankByProbability, rankOf, softmax, topKMask, topPMask, topRanked,
 } from '../../../web/demo/model/sampling.mjs';
 
 // logits [2, 1, 0, 3]: e^2, e^1, e^0, e^3 over their sum 31.19287.
@@ -125,4 +125,27 @@ test('candidateRows: the top tokens after temperature, plus the chosen one when 
   const withLow = candidateRows(d, vocabulary, 2, 2);
   expect(withLow.map((r) => r.token)).toEqual(['d', 'a', 'c']);
   expect(withLow[2]).toMatchObject({ rank: 4, kept: false, chosen: true, final: 0 });
+});
+
+test('topRanked, rankOf and topPMask rank without sorting the whole vocabulary, as rankByProbability does (ties by lower id)', () => {
+  const rng = createRng(7);
+  for (let trial = 0; trial < 200; trial++) {
+    const V = 1 + Math.floor(rng() * 300);
+    // Many exact ties: a third of the logits are small integers.
+    const logits = Float32Array.from({ length: V }, () => (rng() < 0.3 ? Math.round(rng() * 3) : rng() * 6 - 3));
+    const probs = softmax(logits, 0.5 + rng());
+    const full = rankByProbability(probs);
+    for (const k of [1, 2, 5, 8, 64, 65, 300]) expect(topRanked(probs, k)).toEqual(full.slice(0, k));
+    for (const id of [0, V - 1, Math.floor(V / 2)]) expect(rankOf(probs, id)).toBe(full.indexOf(id) + 1);
+    for (const p of [0.01, 0.3, 0.9, 0.999, 1]) {
+      const keep = new Uint8Array(V);
+      let total = 0;
+      for (const id of full) {
+        keep[id] = 1;
+        total += probs[id];
+        if (total >= p - 1e-12) break;
+      }
+      expect(topPMask(probs, p)).toEqual(keep);
+    }
+  }
 });

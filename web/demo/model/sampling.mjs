@@ -50,11 +50,40 @@ export function rankByProbability(probs) {
   return Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
 }
 
+// The same order as rankByProbability, for the first ids only: an opened model's vocabulary
+// (50,257 tokens for GPT-2) is too large to sort on every token, and a ranking is only read
+// from its top.
+
+/** The k most probable ids in rankByProbability's order, without sorting the rest. */
+export function topRanked(probs, k) {
+  const n = Math.min(k, probs.length);
+  if (n <= 0) return [];
+  if (n > 64) return rankByProbability(probs).slice(0, n);
+  const best = []; // sorted, at most n
+  for (let id = 0; id < probs.length; id++) {
+    const v = probs[id];
+    if (best.length === n && !(v > probs[best[n - 1]])) continue; // ties keep the lower id already in
+    let i = best.length === n ? n - 1 : best.length;
+    while (i > 0 && v > probs[best[i - 1]]) i--;
+    best.splice(i, 0, id);
+    if (best.length > n) best.pop();
+  }
+  return best;
+}
+
+/** 1-based rank of `id` in rankByProbability's order. */
+export function rankOf(probs, id) {
+  const v = probs[id];
+  let above = 0;
+  for (let j = 0; j < probs.length; j++) if (probs[j] > v || (probs[j] === v && j < id)) above++;
+  return above + 1;
+}
+
 /** Keep-mask (1 = kept) of the k most probable tokens. */
 export function topKMask(probs, k) {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`topK: expected an integer >= 1, got ${k}`);
   const keep = new Uint8Array(probs.length);
-  for (const id of rankByProbability(probs).slice(0, k)) keep[id] = 1;
+  for (const id of topRanked(probs, k)) keep[id] = 1;
   return keep;
 }
 
@@ -63,13 +92,33 @@ export function topPMask(probs, p) {
   if (!(p > 0 && p <= 1)) throw new RangeError(`topP: expected a number in (0, 1], got ${p}`);
   const keep = new Uint8Array(probs.length);
   let total = 0;
-  for (const id of rankByProbability(probs)) {
+  for (const id of nucleusCandidates(probs, p)) {
     keep[id] = 1;
     total += probs[id];
     // A tolerance for the rounding of the sum: p = 1 must not need more than every token.
     if (total >= p - 1e-12) break;
   }
   return keep;
+}
+
+// The ranked ids the nucleus is a prefix of: those at or above a threshold whose total reaches p
+// (every other id is less probable than each of them, so the order is rankByProbability's), found
+// by lowering the threshold tenfold until enough mass is above it; every id when p needs them all.
+function nucleusCandidates(probs, p) {
+  let max = 0;
+  for (const v of probs) if (v > max) max = v;
+  for (let threshold = max / 10; threshold > 1e-300; threshold /= 10) {
+    let mass = 0;
+    const ids = [];
+    for (let id = 0; id < probs.length; id++) {
+      if (probs[id] >= threshold) {
+        ids.push(id);
+        mass += probs[id];
+      }
+    }
+    if (mass >= p || ids.length === probs.length) return ids.sort((a, b) => probs[b] - probs[a] || a - b);
+  }
+  return rankByProbability(probs);
 }
 
 /** Index of the largest value; the first of equal maxima (torch.argmax). */
@@ -143,9 +192,12 @@ export function chooseToken(logits, options = {}, rng = null) {
  * if it is not among them. Each row: { id, token, raw, tempered, final, kept, chosen }.
  */
 export function candidateRows(distribution, vocabulary, chosenId, count = 8) {
-  const ranked = rankByProbability(distribution.tempered);
-  const ids = ranked.slice(0, count);
-  if (!ids.includes(chosenId)) ids.push(chosenId);
+  const ids = topRanked(distribution.tempered, count);
+  const rankOfId = new Map(ids.map((id, i) => [id, i + 1]));
+  if (!ids.includes(chosenId)) {
+    ids.push(chosenId);
+    rankOfId.set(chosenId, rankOf(distribution.tempered, chosenId));
+  }
   const { raw, tempered, final, kept } = distribution;
   return ids.map((id) => ({
     id,
@@ -155,7 +207,7 @@ export function candidateRows(distribution, vocabulary, chosenId, count = 8) {
     final: final[id],
     kept: kept[id] === 1,
     chosen: id === chosenId,
-    rank: ranked.indexOf(id) + 1,
+    rank: rankOfId.get(id),
   }));
 }
 

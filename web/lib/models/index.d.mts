@@ -52,9 +52,15 @@ export interface GenerateOptions {
 }
 
 export interface ForwardResult {
+  /** [L, vocab]; [1, vocab] with lastOnly. */
   logits: { data: Float32Array; shape: [number, number] };
   /** With needWeights: per layer, (H, L, S) with S every key seen, the cached ones included. */
   attentions: { data: Float32Array; shape: number[] }[] | null;
+  /**
+   * With needAttentionIO, per layer: the attention's input (the normed hidden state the
+   * q/k/v projections read) and its output (after the output projection), each (L, E).
+   */
+  attentionIO?: { input: { data: Float32Array; shape: [number, number] }; output: { data: Float32Array; shape: [number, number] } }[];
 }
 
 export interface Model {
@@ -65,7 +71,8 @@ export interface Model {
   readonly numLayers: number;
   readonly numHeads: number;
   createCache(options?: { maxLength?: number }): ModelCache;
-  forward(ids: number[] | Int32Array, options?: { cache?: ModelCache; needWeights?: boolean }): ForwardResult;
+  /** lastOnly: logits of the last position only, [1, vocab] (a prompt's prefill needs no more). */
+  forward(ids: number[] | Int32Array, options?: { cache?: ModelCache; needWeights?: boolean; needAttentionIO?: boolean; lastOnly?: boolean }): ForwardResult;
   /** Yields each new token; stops at maxNewTokens or the config's eos_token_id. */
   generate(prompt: string | number[], options?: GenerateOptions): AsyncGenerator<{ id: number; text: string }>;
   /** Frees every layer and cache of the model. */

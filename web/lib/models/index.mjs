@@ -148,11 +148,15 @@ export async function loadModel(mha, files, { onProgress } = {}) {
       };
       return cache;
     },
-    /** ids: number[] | Int32Array (batch 1). logits: every position; attentions with needWeights. */
-    forward(ids, { cache, needWeights = false } = {}) {
+    /**
+     * ids: number[] | Int32Array (batch 1). logits: every position ([L, vocab]), or with lastOnly
+     * the last one ([1, vocab]); attentions with needWeights; attentionIO (each layer's attention
+     * input and output, (L, E)) with needAttentionIO.
+     */
+    forward(ids, { cache, needWeights = false, needAttentionIO = false, lastOnly = false } = {}) {
       alive('forward');
       const list = readIds(ids, c.vocab);
-      return runner.forward(list, { cache, needWeights });
+      return runner.forward(list, { cache, needWeights, needAttentionIO, lastOnly: Boolean(lastOnly) });
     },
     /**
      * Yields { id, text } per new token. prompt: text (tokenised with BOS as the
