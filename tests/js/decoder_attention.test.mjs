@@ -7,7 +7,7 @@ import { firstMismatch, loadFixtures, mask, tensor } from './fixtures.mjs';
 import { mulberry32, randomTensor } from './reference_attention.mjs';
 
 // float32 against float64 on float32 inputs, the tolerance of the other
-// PyTorch parity tests; the worst case measured here uses 0.4 of it.
+// PyTorch parity tests; the worst case measured here (the Gemma 2 case) uses 0.024 of it.
 const TOLERANCE = { atol: 2e-5, rtol: 1e-4 };
 const SAME = { atol: 2e-6, rtol: 1e-5 };
 
