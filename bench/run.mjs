@@ -15,6 +15,7 @@ import { formatDecoderOptions, PARTS as OPTION_PARTS, runDecoderOptionsSection }
 import { formatLinear, runLinearSection, sectionReport, writeSectionReport } from './linear.mjs';
 import { formatDemoModel, MODEL_DIR, runDemoModel } from './demo_model.mjs';
 import { formatDemoPage, runDemoPage } from './demo_page.mjs';
+import { formatGpt2, runGpt2Section } from './gpt2.mjs';
 import { chromiumVersion, loadCheck, machineInfo } from './machine.mjs';
 import { heapProbe, packageInfo } from './mha_info.mjs';
 import { buildNative, checkNative, NATIVE_ARCHS, nativeRowName, timeNative } from './native.mjs';
@@ -32,7 +33,8 @@ const USAGE = `usage: npm run bench -- [--browser] [--quick] [--filter <substrin
                 a filter containing "demo" runs only the demo section (the demo model in Node, the demo page in Chromium);
                 one containing "decode" also runs the decoding section (KV-cache steps, in Node);
                 one containing "linear", "gqa", "window" or "rope" runs only those parts of the Linear and
-                decoder-options sections (in Node), e.g. --filter linear, --filter "gqa window"; "part2" runs both whole
+                decoder-options sections (in Node), e.g. --filter linear, --filter "gqa window"; "part2" runs both whole;
+                one containing "gpt2" runs only the GPT-2 section (GPT-2-small decoding, mha-wasm/models vs ORT, in Node)
   --no-native   leave out the Google Benchmark rows
   --out FILE    where to write the JSON (default bench/results/latest[-browser][-quick][-partial].json)`;
 
@@ -198,7 +200,11 @@ const decodeWanted = (filter) => !filter || filter.toLowerCase().includes('decod
 // "part2" selects both sections whole.
 const linearWanted = (filter) => !filter || /linear|part2/i.test(filter);
 const optionPartsWanted = (filter) => (!filter || /part2/i.test(filter) ? OPTION_PARTS : OPTION_PARTS.filter((part) => filter.toLowerCase().includes(part)));
-const part2Only = (filter) => Boolean(filter) && (linearWanted(filter) || optionPartsWanted(filter).length > 0);
+// The GPT-2 section (bench/gpt2.mjs, Node only: two child processes, 1 and 2 threads) runs after the
+// part-2 sections when there is no --filter; a filter containing "gpt2" runs it alone (with any part-2
+// sections the filter also names). No main row has "gpt2" in its name.
+const gpt2Wanted = (filter) => !filter || /gpt2/i.test(filter);
+const part2Only = (filter) => Boolean(filter) && (linearWanted(filter) || optionPartsWanted(filter).length > 0 || gpt2Wanted(filter));
 
 const errorText = (error) => String(error && error.message ? error.message : error).split('\n')[0];
 
@@ -242,6 +248,25 @@ async function runPart2(args, onnxProblem) {
   return out;
 }
 
+/** The GPT-2 section; as for the decoding section, only a disagreement fails the bench. */
+async function runGpt2(args) {
+  log(`GPT-2 section${args.browser ? ' (in Node, also with --browser)' : ''}: bench/gpt2.mjs`);
+  try {
+    return await runGpt2Section(log, { quick: args.quick });
+  } catch (error) {
+    if (error instanceof MismatchError) throw error;
+    log(`GPT-2 section failed: ${error && error.stack ? error.stack : error}`);
+    return { error: errorText(error) };
+  }
+}
+
+function printGpt2(gpt2, filter) {
+  if (!gpt2) console.log(`\nGPT-2 section: not run (--filter ${JSON.stringify(filter)} does not contain "gpt2")`);
+  else console.log(`\n${formatGpt2(gpt2)}`);
+}
+
+const gpt2Failed = (gpt2) => Boolean(gpt2 && (gpt2.error || gpt2.passes?.some((p) => p.error)));
+
 function printPart2(part2, filter) {
   const section = (result, name, format) => {
     if (!result) console.log(`\n${name}: not run (--filter ${JSON.stringify(filter)})`);
@@ -251,27 +276,30 @@ function printPart2(part2, filter) {
   section(part2.decoderOptions, 'decoder-options section', formatDecoderOptions);
 }
 
-/** --filter linear / gqa / window / rope: those sections alone, with their own small JSON. */
+/** --filter linear / gqa / window / rope / gpt2: those sections alone, with their own small JSON. */
 async function part2OnlyRun(args, spec, loadBefore) {
   ensureDist(log);
-  const onnxProblem = ensureOnnxModels(spec.model.embedDim, log);
-  ensureSimdPeak(log);
-  const part2 = await runPart2(args, onnxProblem);
-  printPart2(part2, args.filter);
+  const wantPart2 = linearWanted(args.filter) || optionPartsWanted(args.filter).length > 0;
+  const onnxProblem = wantPart2 ? ensureOnnxModels(spec.model.embedDim, log) : null;
+  if (wantPart2) ensureSimdPeak(log);
+  const part2 = wantPart2 ? await runPart2(args, onnxProblem) : { linear: null, decoderOptions: null };
+  const gpt2 = gpt2Wanted(args.filter) ? await runGpt2(args) : null;
+  if (wantPart2) printPart2(part2, args.filter);
+  printGpt2(gpt2, args.filter);
   const loadAfter = loadCheck();
   const noisy = loadBefore.busyProcesses + loadAfter.busyProcesses > 0 ? ' (other processes were busy: noisy)' : '';
   const totalSeconds = (performance.now() - startedAt) / 1000;
   console.log(`load: before ${loadBefore.loadavg}; after ${loadAfter.loadavg}${noisy}`);
   console.log(`total ${totalSeconds.toFixed(0)} s`);
-  const sections = Object.fromEntries(Object.entries(part2).filter(([, result]) => result));
+  const sections = Object.fromEntries(Object.entries({ ...part2, gpt2 }).filter(([, result]) => result));
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   writeSectionReport(outputPath(args), await sectionReport(command, sections, loadBefore, loadAfter, { totalSeconds: Number(totalSeconds.toFixed(1)) }), log);
-  if (part2.linear?.error || part2.decoderOptions?.error) process.exitCode = 1;
+  if (part2.linear?.error || part2.decoderOptions?.error || gpt2Failed(gpt2)) process.exitCode = 1;
 }
 
 async function runDemo() {
   const demo = {};
-  log(`demo model: ${relative(ROOT, MODEL_DIR)} through web/demo/tiny_gpt.mjs in Node`);
+  log(`demo model: ${relative(ROOT, MODEL_DIR)} through web/demo/model/tiny_gpt.mjs in Node`);
   try {
     demo.model = await runDemoModel(log);
   } catch (error) {
@@ -374,6 +402,7 @@ async function main() {
   const decode = decodeWanted(args.filter) ? await runDecode(args, prepared.onnxProblem) : null;
   // Here the filter is empty (both sections run) or names none of their parts (neither does).
   const part2 = await runPart2(args, prepared.onnxProblem);
+  const gpt2 = gpt2Wanted(args.filter) ? await runGpt2(args) : null;
   const demo = demoWanted(args.filter) ? await runDemo() : null;
 
   const peakGflops = Math.max(js.harness.peak.start.gflops, js.harness.peak.end.gflops);
@@ -389,12 +418,14 @@ async function main() {
   if (!decode) console.log(`\ndecoding section: not run (--filter ${JSON.stringify(args.filter)} does not contain "decode")`);
   else console.log(`\n${decode.error ? `decoding section: error: ${decode.error}` : formatDecode(decode)}`);
   printPart2(part2, args.filter);
+  printGpt2(gpt2, args.filter);
   printDemo(demo, args.filter);
   const path = outputPath(args);
   writeReport(path, run);
   if (decode) addSectionToReport(path, 'decode', decode);
   if (part2.linear) addSectionToReport(path, 'linear', part2.linear);
   if (part2.decoderOptions) addSectionToReport(path, 'decoderOptions', part2.decoderOptions);
+  if (gpt2) addSectionToReport(path, 'gpt2', gpt2);
   if (demo) addSectionToReport(path, 'demo', demo);
   log(`wrote ${relative(ROOT, path)}`);
 }

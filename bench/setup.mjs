@@ -42,8 +42,13 @@ export function ensureOnnxModels(embedDim, log) {
   writeFileSync(linearPath, linearBlob);
   const script = join(ROOT, 'scripts', 'make_onnx_models.py');
   const manifestPath = join(CACHE, 'onnx', 'manifest.json');
-  if (existsSync(manifestPath)) {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  let manifest = null;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch {
+    // missing or unreadable: made again
+  }
+  if (manifest) {
     const fresh = manifest.weights_sha256 === sha256(blob) && manifest.linear_weights_sha256 === sha256(linearBlob) &&
       manifest.script_sha256 === sha256(readFileSync(script));
     if (fresh && manifest.files.every((f) => existsSync(join(CACHE, 'onnx', f)))) return null;
@@ -78,3 +83,35 @@ export const ensureSimdPeak = (log) => ensureWat(log, 'simd_peak');
 
 /** The memory-read reference of the decoding section (decode.mjs). */
 export const ensureReadBandwidth = (log) => ensureWat(log, 'read_bandwidth');
+
+/** Where the GPT-2 section's model lives (scripts/make_gpt2_bench_model.py writes it; about 1.2 GB). */
+export const GPT2_MODEL_DIR = join(CACHE, 'gpt2-small');
+
+/**
+ * The GPT-2 section's random-weight GPT-2-small checkpoint and its ONNX export
+ * (bench/gpt2.mjs), made again when missing, incomplete, or written by another
+ * version of the script. Returns null when ready, or the reason the section cannot run.
+ */
+export function ensureGpt2Model(log) {
+  const script = join(ROOT, 'scripts', 'make_gpt2_bench_model.py');
+  const manifestPath = join(GPT2_MODEL_DIR, 'manifest.json');
+  let manifest = null;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch {
+    // missing or unreadable: made again
+  }
+  if (manifest) {
+    const fresh = manifest.script_sha256 === sha256(readFileSync(script)) &&
+      Object.entries(manifest.files ?? {}).every(([name, bytes]) => existsSync(join(GPT2_MODEL_DIR, name)) && statSync(join(GPT2_MODEL_DIR, name)).size === bytes);
+    if (fresh) return null;
+  }
+  log('generating the GPT-2-small-shaped bench model (about 1.2 GB, 1-2 min): /usr/bin/python3 scripts/make_gpt2_bench_model.py');
+  // Its progress lines go straight to stderr (the run takes a while); its stderr is kept for the reason of a failure.
+  const r = run(PYTHON, [script, '--out', GPT2_MODEL_DIR], { stdio: ['ignore', 2, 'pipe'] });
+  if (r.status === 0) return null;
+  const reason = (r.error ? String(r.error) : r.stderr.trim().split('\n').pop()) || `exit ${r.status}`;
+  log(`the GPT-2 bench model could not be generated, so the GPT-2 section is left out:\n  ${reason}\n` +
+    '  The generator needs Debian\'s python3-torch and python3-onnx: apt-get install -y python3-torch python3-onnx');
+  return reason;
+}
