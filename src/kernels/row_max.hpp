@@ -19,19 +19,31 @@ float row_max(Arch, const float* x, std::size_t n)
     std::size_t i = 0;
     if (n >= width)
     {
-        float_batch best(minus_infinity);
-        auto seen_nan = xsimd::isnan(best);
+        // Four independent chains: in wasm one max is a compare and a
+        // bitselect (three x64 instructions), so a single running max over a
+        // 64-key tile waited on ~60 dependent operations per row. NaN lanes
+        // are collected with a bitwise or of compare masks (one op), not ||.
+        float_batch best[4] = { float_batch(minus_infinity), float_batch(minus_infinity), float_batch(minus_infinity),
+                                float_batch(minus_infinity) };
+        auto seen_nan = xsimd::isnan(best[0]);
+        for (; i + 4 * width <= n; i += 4 * width)
+            for (std::size_t j = 0; j < 4; ++j)
+            {
+                const float_batch values = float_batch::load_unaligned(x + i + j * width);
+                seen_nan = seen_nan | xsimd::isnan(values);
+                best[j] = xsimd::max(best[j], values);
+            }
         for (; i + width <= n; i += width)
         {
             const float_batch values = float_batch::load_unaligned(x + i);
-            seen_nan = seen_nan || xsimd::isnan(values);
-            best = xsimd::max(best, values);
+            seen_nan = seen_nan | xsimd::isnan(values);
+            best[0] = xsimd::max(best[0], values);
         }
         if (xsimd::any(seen_nan))
             return std::numeric_limits<float>::quiet_NaN();
         // xsimd 8.1 has no reduce_max: spill the lanes and scan them.
         alignas(64) float lanes[width];
-        best.store_aligned(lanes);
+        xsimd::max(xsimd::max(best[0], best[1]), xsimd::max(best[2], best[3])).store_aligned(lanes);
         for (std::size_t lane = 0; lane < width; ++lane)
             result = std::max(result, lanes[lane]);
     }

@@ -39,6 +39,7 @@ public:
     }
     bool value() const { return value_; }
     friend batch_bool operator||(batch_bool a, batch_bool b) { return a.value_ || b.value_; }
+    friend batch_bool operator|(batch_bool a, batch_bool b) { return a.value_ || b.value_; }
 
 private:
     bool value_;
