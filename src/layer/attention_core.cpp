@@ -18,8 +18,9 @@
 //   4. O /= running sum, or zeros when every key was masked (sum == 0).
 //   Tiles wholly above the causal diagonal of the block, or wholly before
 //   its sliding window, are skipped: a window of W costs L * W, not L^2.
-//   With weights: S for all keys is written straight into the weights rows,
-//   softmaxed in place, and O = P . V in one product.
+//   With weights: S for the keys the block can see (all of them, unless
+//   causality or a window hides some) is written straight into the weights
+//   rows, softmaxed in place, and O = P . V in one product.
 //
 // Decoding (a few query rows, no weights): split-key ("flash-decoding"). The
 // keys are cut into chunks of a fixed size, each (head, chunk) is a task that
@@ -307,25 +308,76 @@ namespace
         }
     }
 
+    // Keys [begin, end) that some row of the block [first_row, last_row] may
+    // see: causality hides keys after the last row's position, the window
+    // those before the first row's, for every row of the block. Both ends sit
+    // on panel boundaries, so the range is a whole number of key panels.
+    struct key_range
+    {
+        std::size_t begin, end;
+    };
+    key_range visible_keys(const attention_problem& p, std::size_t first_row, std::size_t last_row)
+    {
+        key_range keys { 0, p.key_len };
+        const auto masked = static_cast<std::ptrdiff_t>(p.masked_key_len);
+        if (p.is_causal)
+        {
+            const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(last_row) + p.query_offset + 1;
+            if (end < masked) // keys from masked_key_len on are never hidden
+            {
+                const auto rounded = (static_cast<std::size_t>(std::max<std::ptrdiff_t>(end, 0)) + width - 1) / width * width;
+                keys.end = std::min(rounded, p.key_len);
+            }
+        }
+        if (p.window)
+        {
+            const std::ptrdiff_t begin = std::min(
+                static_cast<std::ptrdiff_t>(first_row) + p.query_offset - static_cast<std::ptrdiff_t>(p.window) + 1, masked);
+            if (begin > 0)
+                keys.begin = std::min(static_cast<std::size_t>(begin) / width * width, keys.end);
+        }
+        return keys;
+    }
+
+    // Only the keys some row of the block can see are scored and multiplied;
+    // the rest of each weights row is zero. Causal attention with weights
+    // then costs about half of the full square, as it does without them.
     void attend_block_with_weights(const attention_problem& p, const scratch_views& v, const head_panels& kv,
                                    std::size_t b, std::size_t h, std::size_t i0, std::size_t rows)
     {
         float* weights = p.weights + ((b * p.num_heads + h) * p.query_len + i0) * p.key_len;
-        block_scores(weights, p.key_len, v.queries, kv.keys, p, b, h, i0, rows, 0, p.key_len);
+        const key_range keys = visible_keys(p, i0, i0 + rows - 1);
+        const std::size_t count = keys.end - keys.begin;
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* w = weights + r * p.key_len;
-            const float max = kernels::row_max(kernel_arch {}, w, p.key_len);
+            std::fill(w, w + keys.begin, 0.0f);
+            std::fill(w + keys.end, w + p.key_len, 0.0f);
+        }
+        float* out = p.output.row(b, h, i0);
+        const auto ldo = static_cast<std::size_t>(p.output.row_stride);
+        if (count == 0)
+        {
+            for (std::size_t r = 0; r < rows; ++r)
+                std::fill(out + r * ldo, out + r * ldo + p.value_dim, 0.0f);
+            return;
+        }
+        float* visible = weights + keys.begin;
+        block_scores(visible, p.key_len, v.queries, kv.keys + keys.begin * p.head_dim, p, b, h, i0, rows, keys.begin,
+                     count);
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* w = visible + r * p.key_len;
+            const float max = kernels::row_max(kernel_arch {}, w, count);
             if (max == minus_infinity)
             {
-                std::fill(w, w + p.key_len, 0.0f);
+                std::fill(w, w + count, 0.0f);
                 continue;
             }
-            const float sum = kernels::exp_minus_max_sum(kernel_arch {}, w, w, max, p.key_len);
-            kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, p.key_len);
+            const float sum = kernels::exp_minus_max_sum(kernel_arch {}, w, w, max, count);
+            kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, count);
         }
-        weighted_values(p.output.row(b, h, i0), static_cast<std::size_t>(p.output.row_stride), weights, p.key_len, kv, 0,
-                        rows, p.value_dim, p.key_len, false);
+        weighted_values(out, ldo, visible, p.key_len, kv, keys.begin, rows, p.value_dim, count, false);
     }
 
     // Keys and values [first, first + count) of kv head (b, kv): the cache's

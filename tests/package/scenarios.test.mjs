@@ -127,6 +127,40 @@ function checkResult(result, variant, scenario) {
   if (variant.warns) expect(fallbackWarnings[0]).toMatch(/^mha-wasm: init\(\{ threads: 2 \}\): .*; using 1 thread$/);
 }
 
+// Firefox 153 ESR sometimes never returns from `new Worker(...)` when a
+// Worker creates the thread pool's workers (nested workers): in about one
+// full run of this file in two, one of its ~20 such pages stops there for
+// good (the page's own Worker stops answering, so init()'s 10 s start timeout
+// cannot fire either). It has not happened in 115 pages opened in a row
+// outside this file, nor in Chromium, nor with the pool created by the page.
+// Such a page gets one fresh retry, every retry is reported, and more than
+// MAX_FIREFOX_NESTED_RETRIES in a run fails the run.
+const MAX_FIREFOX_NESTED_RETRIES = 3;
+const firefoxNestedRetries = [];
+const PAGE_TIMEOUT_MS = 25000;
+
+async function openUntilDone(browser, url, variant, label) {
+  const nestedPool = browser.name === 'firefox' && variant.threads > 1 && /worker=/.test(variant.query);
+  for (let attempt = 1; ; attempt++) {
+    const page = await browser.newPage();
+    try {
+      await page.goto(url);
+      const finished = await page
+        .waitForFunction(() => document.body?.dataset.done === 'true', undefined, { timeout: PAGE_TIMEOUT_MS })
+        .then(() => true, () => false);
+      if (finished) return { result: await page.evaluate(() => window.__result), pageErrors: page.pageErrors };
+      // A page that never finishes says nothing by itself: give where it stopped and what it logged.
+      const stage = await page.evaluate(() => document.body?.dataset.stage).catch(() => 'unknown');
+      const why = `${label}: not done after ${PAGE_TIMEOUT_MS / 1000} s; last stage: ${stage}; console: ${JSON.stringify(page.consoleMessages)}; page errors: ${page.pageErrors.map(String)}`;
+      if (!nestedPool || attempt > 1) throw new Error(why);
+      firefoxNestedRetries.push(why);
+      console.warn(`retrying once in a fresh page (Firefox nested-worker hang): ${why}`);
+    } finally {
+      await page.close();
+    }
+  }
+}
+
 describe.each(BROWSERS)('in %s', (browserName) => {
   let browser;
   beforeAll(async () => {
@@ -136,15 +170,13 @@ describe.each(BROWSERS)('in %s', (browserName) => {
 
   describe.each(SCENARIOS)('$name', (scenario) => {
     test.each(scenario.isolated === false ? FALLBACK_VARIANTS : VARIANTS)('$name', async (variant) => {
-      const page = await browser.newPage();
-      try {
-        await page.goto(`${urls[scenario.key]}${variant.query}`);
-        await page.waitForFunction(() => document.body?.dataset.done === 'true', undefined, { timeout: 60000 });
-        checkResult(await page.evaluate(() => window.__result), variant, scenario);
-        expect(page.pageErrors).toEqual([]);
-      } finally {
-        await page.close();
-      }
+      const { result, pageErrors } = await openUntilDone(browser, `${urls[scenario.key]}${variant.query}`, variant, `${browserName} ${scenario.name} ${variant.name}`);
+      checkResult(result, variant, scenario);
+      expect(pageErrors).toEqual([]);
     }, 90000);
   });
+});
+
+test(`Firefox needed at most ${MAX_FIREFOX_NESTED_RETRIES} retries of a nested-worker page`, () => {
+  expect(firefoxNestedRetries.length).toBeLessThanOrEqual(MAX_FIREFOX_NESTED_RETRIES);
 });

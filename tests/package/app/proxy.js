@@ -3,10 +3,12 @@
 import { initWorker } from 'mha-wasm/worker';
 import { CONFIG, inputs } from './compute.js';
 
-export async function runProxy(threads) {
+export async function runProxy(threads, stage = () => {}) {
   let mha;
   try {
+    stage('initWorker');
     mha = await initWorker({ threads });
+    stage('initWorker done');
     const { stateDict, query } = inputs();
     const layer = await mha.createMultiHeadAttention(CONFIG);
     await layer.loadWeights(stateDict, { transfer: true });
@@ -16,6 +18,7 @@ export async function runProxy(threads) {
       isCausal: true,
       transfer: true,
     });
+    stage('forward done');
     await layer.dispose();
     return {
       ok: true,

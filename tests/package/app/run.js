@@ -3,7 +3,8 @@
 import { init } from 'mha-wasm';
 import { compute } from './compute.js';
 
-export async function run(threads) {
+// stage(name) reports progress, so that a page that never finishes says where it stopped.
+export async function run(threads, stage = () => {}) {
   const warnings = [];
   const warn = console.warn;
   console.warn = (...args) => {
@@ -11,10 +12,15 @@ export async function run(threads) {
     warn.apply(console, args);
   };
   try {
+    stage('init');
     const mha = await init({ threads });
+    stage('init done');
     // A second init() shares the first instance and warns no more.
     const again = await init({ threads });
-    return { ok: true, same: again === mha, isolated: globalThis.crossOriginIsolated === true, ...compute(mha), warnings };
+    stage('second init done');
+    const result = compute(mha);
+    stage('computed');
+    return { ok: true, same: again === mha, isolated: globalThis.crossOriginIsolated === true, ...result, warnings };
   } catch (error) {
     return { ok: false, error: String(error?.message ?? error), warnings };
   } finally {

@@ -2,5 +2,5 @@
 import { run } from './run.js';
 
 self.onmessage = async (event) => {
-  self.postMessage(await run(event.data.threads));
+  self.postMessage(await run(event.data.threads, (stage) => self.postMessage({ stage })));
 };
