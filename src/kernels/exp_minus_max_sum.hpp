@@ -8,13 +8,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include "vector_exp.hpp"
 #include "xsimd_or_scalar.hpp"
 
 namespace mha::kernels
 {
 namespace detail
 {
-    // vector_exp's reduction and polynomial (so the values are the same), for
+    // vector_exp's reduction and polynomial (detail::exp_of_reduced), for
     // d = x - max <= 0 only, which removes most of its guards: no upper
     // clamp; no lower clamp either, since below -87.3 the result is replaced
     // by 0 anyway (-inf turns r into NaN, then into that 0); NaN needs no
@@ -32,17 +33,7 @@ namespace detail
         const float_batch shifter(12583039.0f);
         const float_batch shifted = xsimd::fma(d, float_batch(1.44269504088896341f), shifter);
         const float_batch n = shifted - shifter;
-
-        float_batch r = xsimd::fnma(n, float_batch(0.693359375f), d);
-        r = xsimd::fnma(n, float_batch(-2.12194440e-4f), r);
-
-        float_batch p(1.9875691500e-4f);
-        p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
-        p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));
-        p = xsimd::fma(p, r, float_batch(4.1665795894e-2f));
-        p = xsimd::fma(p, r, float_batch(1.6666665459e-1f));
-        p = xsimd::fma(p, r, float_batch(5.0000001201e-1f));
-        p = xsimd::fma(p * r, r, r) + float_batch(1.0f);
+        const float_batch p = exp_of_reduced<Arch>(d, n);
 
         // The bits above the low 9 of `shifted` are those of 1.5 * 2^23; the shift drops them.
         const float_batch scale = xsimd::bitwise_cast<float_batch>(xsimd::bitwise_cast<int_batch>(shifted) << 23);

@@ -18,6 +18,28 @@
 
 namespace mha::kernels
 {
+namespace detail
+{
+    // exp(x - n ln2) for integer-valued n: the reduction (ln2 split in two so
+    // n * ln2 is exact) and the minimax polynomial on [-ln2/2, ln2/2] (Cephes
+    // expf coefficients). Shared by vector_exp and exp_minus_max_sum's
+    // exp_nonpositive, so both give the same values.
+    template <class Arch>
+    xsimd::batch<float, Arch> exp_of_reduced(xsimd::batch<float, Arch> x, xsimd::batch<float, Arch> n)
+    {
+        using float_batch = xsimd::batch<float, Arch>;
+        float_batch r = xsimd::fnma(n, float_batch(0.693359375f), x);
+        r = xsimd::fnma(n, float_batch(-2.12194440e-4f), r);
+        float_batch p(1.9875691500e-4f);
+        p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
+        p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));
+        p = xsimd::fma(p, r, float_batch(4.1665795894e-2f));
+        p = xsimd::fma(p, r, float_batch(1.6666665459e-1f));
+        p = xsimd::fma(p, r, float_batch(5.0000001201e-1f));
+        return xsimd::fma(p * r, r, r) + float_batch(1.0f);
+    }
+} // namespace detail
+
 template <class Arch>
 xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
 {
@@ -33,19 +55,7 @@ xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
     const float_batch shifter(12582912.0f);
     const float_batch shifted = xsimd::fma(clamped, float_batch(1.44269504088896341f), shifter);
     const float_batch n = shifted - shifter;
-
-    // r = x - n * ln2, with ln2 split in two so the product is exact.
-    float_batch r = xsimd::fnma(n, float_batch(0.693359375f), clamped);
-    r = xsimd::fnma(n, float_batch(-2.12194440e-4f), r);
-
-    // Minimax polynomial for exp(r) on [-ln2/2, ln2/2] (Cephes expf coefficients).
-    float_batch p(1.9875691500e-4f);
-    p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
-    p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));
-    p = xsimd::fma(p, r, float_batch(4.1665795894e-2f));
-    p = xsimd::fma(p, r, float_batch(1.6666665459e-1f));
-    p = xsimd::fma(p, r, float_batch(5.0000001201e-1f));
-    p = xsimd::fma(p * r, r, r) + float_batch(1.0f);
+    const float_batch p = detail::exp_of_reduced<Arch>(clamped, n);
 
     // The low bits of `shifted` hold n + 0x400000; rebuild 2^n as float bits.
     const int_batch exponent = ((xsimd::bitwise_cast<int_batch>(shifted) - int_batch(0x4B400000)) + int_batch(127)) << 23;

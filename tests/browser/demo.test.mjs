@@ -6,9 +6,10 @@
 // browser is kept in test-results/.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { init } from '../../dist/node.mjs';
-import { createTinyGpt, generate } from '../../web/demo/model/tiny_gpt.mjs';
+import { generate } from '../../web/demo/model/tiny_gpt.mjs';
 import { heatmapGeometry, heatmapLayout, heatmapCell } from '../../web/demo/attention_heatmap.js';
 import { BROWSERS, openBrowser } from './browser.mjs';
+import { openShippedTinyGpt } from '../js/shipped_tiny_gpt.mjs';
 
 const SENTENCE = 'tom found a ball . he gave the ball to anna .';
 const LAYER = 1;
@@ -19,11 +20,7 @@ const generationFixture = JSON.parse(readFileSync(new URL('../fixtures/tiny_gene
 let model; // the same model in Node
 beforeAll(async () => {
   const mha = await init();
-  model = createTinyGpt(
-    mha,
-    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
-    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
-  );
+  model = openShippedTinyGpt(mha);
 });
 afterAll(() => model?.dispose());
 

@@ -3,10 +3,9 @@
 // LayerNorm and GELU) against PyTorch's float64 forward of the same weights
 // (tests/fixtures/tiny_model.json, written by scripts/train_model.py).
 // Generation (the KV-cache path) is tests/js/tiny_gpt_generation.test.mjs.
-import { readFileSync } from 'node:fs';
 import { init } from '../../dist/node.mjs';
-import { createTinyGpt } from '../../web/demo/model/tiny_gpt.mjs';
 import { loadFixtures } from './fixtures.mjs';
+import { openShippedTinyGpt } from './shipped_tiny_gpt.mjs';
 
 // Float32 through 2-3 residual blocks: rounding grows with depth and with the
 // logits' magnitude (|logit| up to ~20). 2e-4 absolute + 2e-4 relative leaves
@@ -22,11 +21,7 @@ let model;
 
 beforeAll(async () => {
   const mha = await init();
-  model = createTinyGpt(
-    mha,
-    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
-    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
-  );
+  model = openShippedTinyGpt(mha);
 });
 
 afterAll(() => model?.dispose());
@@ -120,11 +115,7 @@ test('every linear layer runs on the library: the model creates 2 attention laye
     createMultiHeadAttention: (o) => (made.attention++, mha.createMultiHeadAttention(o)),
     createLinear: (o) => (made.linear++, mha.createLinear(o)),
   };
-  const m = createTinyGpt(
-    counting,
-    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
-    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
-  );
+  const m = openShippedTinyGpt(counting);
   // mlp_fc and mlp_proj per layer, and the tied LM head.
   expect(made).toEqual({ attention: 2, linear: 5 });
   m.dispose();

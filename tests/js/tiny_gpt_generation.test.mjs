@@ -8,10 +8,10 @@
 //      full forward pass over the same tokens, within a stated tolerance
 //      (MEASURE=1 prints the worst differences).
 //   3. Sampling with a seed repeats itself.
-import { readFileSync } from 'node:fs';
 import { init } from '../../dist/node.mjs';
-import { createTinyGpt, generate, argmax } from '../../web/demo/model/tiny_gpt.mjs';
+import { generate, argmax } from '../../web/demo/model/tiny_gpt.mjs';
 import { loadFixtures } from './fixtures.mjs';
+import { openShippedTinyGpt } from './shipped_tiny_gpt.mjs';
 
 // Cached step vs full pass: the same float32 arithmetic in another order (the
 // cache attends over stored keys one query row at a time; the full pass runs
@@ -27,11 +27,7 @@ let model;
 
 beforeAll(async () => {
   const mha = await init();
-  model = createTinyGpt(
-    mha,
-    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
-    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
-  );
+  model = openShippedTinyGpt(mha);
 });
 
 afterAll(() => model?.dispose());

@@ -3,11 +3,10 @@
 // web/demo/head_roles.js. web/demo/model/README.md documents layer 1's
 // induction heads (naming games: L1H1 0.28, L1H2 0.20, L1H3 0.14, every
 // layer-0 head ≤ 0.02); the map must find the same ones.
-import { readFileSync } from 'node:fs';
 import { init } from '../../dist/node.mjs';
-import { createTinyGpt } from '../../web/demo/model/tiny_gpt.mjs';
 import { makeRoleProbes } from '../../web/demo/role_probes.js';
 import { inductionScores, headRoleScores, roleRows, sortRoleRows } from '../../web/demo/head_roles.js';
+import { openShippedTinyGpt } from './shipped_tiny_gpt.mjs';
 
 let model;
 let probes;
@@ -16,11 +15,7 @@ let bare;
 
 beforeAll(async () => {
   const mha = await init();
-  model = createTinyGpt(
-    mha,
-    readFileSync(new URL('../../web/demo/model/tiny_stories.safetensors', import.meta.url)),
-    JSON.parse(readFileSync(new URL('../../web/demo/model/vocab.json', import.meta.url), 'utf8')),
-  );
+  model = openShippedTinyGpt(mha);
   probes = makeRoleProbes(model);
   list = inductionScores(probes.list, (ids) => model.run(ids).attention);
   bare = inductionScores(probes.bare, (ids) => model.run(ids).attention);
