@@ -36,7 +36,9 @@
 // --out:   writes every sample, the settings and the load to a JSON file.
 // `node --expose-gc` makes it collect garbage before every sample (optional).
 //
-// Shapes: embed 768, 12 heads x 64, batch 1 (bench/shapes.json).
+// Shapes: embed 768, 12 heads x 64, batch 1 (bench/shapes.json). The
+// 'decode' group times the one-row paths: a layer step with a cache and a
+// 1-row Linear (768 -> 3072, a GPT-2 MLP's first matrix).
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -126,6 +128,42 @@ function layerCase(name, group, l, isCausal, needWeights) {
   };
 }
 
+// One decoding step of the layer: the cache holds `past` tokens, the step
+// appends one (truncated back before every call, so each call sees the same cache).
+function layerCacheCase(name, group, past) {
+  return {
+    name,
+    group,
+    make(mha, layer) {
+      const cache = layer.createCache({ batchSize: 1, maxLength: past + 1 });
+      const prompt = { data: uniform(past * E, seedOf(10, past)), shape: [past, 1, E] };
+      layer.forward(prompt, prompt, prompt, { cache, isCausal: true });
+      const token = { data: uniform(E, seedOf(11, past)), shape: [1, 1, E] };
+      return () => {
+        cache.truncate(past);
+        return layer.forward(token, token, token, { cache, isCausal: true });
+      };
+    },
+  };
+}
+
+// A Linear on `rows` rows: one row is a decoding step's MLP matrix-vector product.
+function linearCase(name, group, rows, inFeatures, outFeatures) {
+  return {
+    name,
+    group,
+    make(mha) {
+      const linear = mha.createLinear({ inFeatures, outFeatures });
+      linear.loadWeights({
+        weight: uniform(inFeatures * outFeatures, seedOf(12, inFeatures, outFeatures), 0.05),
+        bias: uniform(outFeatures, seedOf(13, outFeatures), 0.05),
+      });
+      const x = { data: uniform(rows * inFeatures, seedOf(14, rows, inFeatures)), shape: [rows, inFeatures] };
+      return () => linear.forward(x);
+    },
+  };
+}
+
 function cases(quick) {
   const list = [
     sdpaCase('sdpa 1x12x16x64', 'overhead', H, 16, 16, D, false, false),
@@ -145,6 +183,8 @@ function cases(quick) {
   list.push(sdpaCase('sdpa L=512 +weights', 'prefill', H, 512, 512, D, false, true));
   list.push(layerCase('layer L=512 +weights', 'prefill', 512, false, true));
   list.push(sdpaCase('sdpa decode 1x1024 (no cache)', 'prefill', H, 1, 1024, D, false, false));
+  list.push(layerCacheCase('layer decode step, cache 1024', 'decode', 1024));
+  list.push(linearCase('linear 1x768->3072', 'decode', 1, E, 4 * E));
   return list;
 }
 

@@ -159,31 +159,14 @@ namespace detail
             acc0[r] = float_batch(0.0f);
             acc1[r] = float_batch(0.0f);
         }
-        // Row pointers that advance with p, and k unrolled by 4, so that the
-        // loads use constant offsets: recomputing a + r * lda + p for every
-        // element costs V8's wasm code several integer operations per fma.
+        // Row pointers that advance with p: recomputing a + r * lda + p for
+        // every element costs V8's wasm code several integer operations per fma.
+        // One k step per iteration, for the reason given in multiply_row_panels.
         const float* a_row[rows];
         for (std::size_t r = 0; r < rows; ++r)
             a_row[r] = a + r * lda;
         const float* b = panel;
-        std::size_t p = 0;
-        for (; p + 4 <= k; p += 4, b += 8 * width)
-        {
-            for (std::size_t u = 0; u < 4; ++u)
-            {
-                const float_batch b0 = float_batch::load_unaligned(b + u * 2 * width);
-                const float_batch b1 = float_batch::load_unaligned(b + u * 2 * width + width);
-                for (std::size_t r = 0; r < rows; ++r)
-                {
-                    const float_batch a_value(a_row[r][u]);
-                    acc0[r] = xsimd::fma(a_value, b0, acc0[r]);
-                    acc1[r] = xsimd::fma(a_value, b1, acc1[r]);
-                }
-            }
-            for (std::size_t r = 0; r < rows; ++r)
-                a_row[r] += 4;
-        }
-        for (; p < k; ++p, b += 2 * width)
+        for (std::size_t p = 0; p < k; ++p, b += 2 * width)
         {
             const float_batch b0 = float_batch::load_unaligned(b);
             const float_batch b1 = float_batch::load_unaligned(b + width);
@@ -224,20 +207,12 @@ namespace detail
             acc0[j] = float_batch(0.0f);
             acc1[j] = float_batch(0.0f);
         }
+        // One k step per iteration: unrolled, LLVM's wasm backend folds each
+        // accumulator's updates into one expression tree and so loads every B
+        // batch of the unrolled steps first, more live batches than x64's 16
+        // registers; V8 then spills.
         const float* b = packed;
-        std::size_t p = 0;
-        for (; p + 2 <= k; p += 2, b += 4 * width)
-            for (std::size_t u = 0; u < 2; ++u)
-            {
-                const float_batch a_value(a[p + u]);
-                for (std::size_t j = 0; j < panels; ++j)
-                {
-                    const float* row = b + j * panel_stride + u * 2 * width;
-                    acc0[j] = xsimd::fma(a_value, float_batch::load_unaligned(row), acc0[j]);
-                    acc1[j] = xsimd::fma(a_value, float_batch::load_unaligned(row + width), acc1[j]);
-                }
-            }
-        for (; p < k; ++p, b += 2 * width)
+        for (std::size_t p = 0; p < k; ++p, b += 2 * width)
         {
             const float_batch a_value(a[p]);
             for (std::size_t j = 0; j < panels; ++j)

@@ -28,8 +28,10 @@ namespace detail
     xsimd::batch<float, Arch> exp_of_reduced(xsimd::batch<float, Arch> x, xsimd::batch<float, Arch> n)
     {
         using float_batch = xsimd::batch<float, Arch>;
-        float_batch r = xsimd::fnma(n, float_batch(0.693359375f), x);
-        r = xsimd::fnma(n, float_batch(-2.12194440e-4f), r);
+        // n * (-c) + x rather than fnma(n, c, x): the same value, but SSE2's
+        // fnma negates n first, one more operation and one more constant.
+        float_batch r = xsimd::fma(n, float_batch(-0.693359375f), x);
+        r = xsimd::fma(n, float_batch(2.12194440e-4f), r);
         float_batch p(1.9875691500e-4f);
         p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
         p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));

@@ -44,16 +44,12 @@ const BUILD_HINT = 'build it with: cmake --build build/wasm --target mha_wasm_pr
 // at least one must match. Kernels not listed are inlined into these (as of
 // this writing; see each note) and have no function of their own:
 // row_max, scale_in_place, softcap_in_place/vector_tanh, vector_exp,
-// multiply_panel_columns, store_panel.
+// multiply_panel_rows, multiply_row_panels, store_panel.
 const REQUIRED = ['f32x4.mul', 'f32x4.add', 'v128.load'];
 const HOT_KERNELS = [
   {
-    what: 'packed matrix multiply (projections, S = Q.K^T, O += P.V; multiply_panel_columns and store_panel inlined)',
+    what: 'packed matrix multiply (projections, S = Q.K^T, O += P.V; its register-blocked main loop multiply_panel_rows, multiply_row_panels and store_panel inlined)',
     name: /^void mha::kernels::packed_matrix_multiply<xsimd::sse2>\(/,
-  },
-  {
-    what: 'its register-blocked rows x 2-batch main loop',
-    name: /^void mha::kernels::detail::multiply_panel_rows<xsimd::sse2, \d+ul>\(/,
   },
   {
     what: 'softmax exp and sum (vector_exp inlined)',
