@@ -161,7 +161,10 @@ namespace detail
         }
         // Row pointers that advance with p: recomputing a + r * lda + p for
         // every element costs V8's wasm code several integer operations per fma.
-        // One k step per iteration, for the reason given in multiply_row_panels.
+        // One k step per iteration: unrolled, LLVM's wasm backend folds each
+        // accumulator's updates into one expression tree and so loads every B
+        // batch of the unrolled steps first, more live batches than x64's 16
+        // registers; V8 then spills.
         const float* a_row[rows];
         for (std::size_t r = 0; r < rows; ++r)
             a_row[r] = a + r * lda;
@@ -207,10 +210,7 @@ namespace detail
             acc0[j] = float_batch(0.0f);
             acc1[j] = float_batch(0.0f);
         }
-        // One k step per iteration: unrolled, LLVM's wasm backend folds each
-        // accumulator's updates into one expression tree and so loads every B
-        // batch of the unrolled steps first, more live batches than x64's 16
-        // registers; V8 then spills.
+        // One k step per iteration, as in multiply_panel_rows.
         const float* b = packed;
         for (std::size_t p = 0; p < k; ++p, b += 2 * width)
         {

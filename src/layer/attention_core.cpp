@@ -310,8 +310,10 @@ namespace
 
     // Keys [begin, end) that some row of the block [first_row, last_row] may
     // see: causality hides keys after the last row's position, the window
-    // those before the first row's, for every row of the block. Both ends sit
-    // on panel boundaries, so the range is a whole number of key panels.
+    // those before the first row's, for every row of the block. Keys from
+    // masked_key_len on (add_bias_kv, add_zero_attn) are seen by every row, so
+    // the range ends early only when there are none. Both ends sit on panel
+    // boundaries, so the range is a whole number of key panels.
     struct key_range
     {
         std::size_t begin, end;
@@ -320,10 +322,10 @@ namespace
     {
         key_range keys { 0, p.key_len };
         const auto masked = static_cast<std::ptrdiff_t>(p.masked_key_len);
-        if (p.is_causal)
+        if (p.is_causal && p.masked_key_len == p.key_len)
         {
             const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(last_row) + p.query_offset + 1;
-            if (end < masked) // keys from masked_key_len on are never hidden
+            if (end < masked)
             {
                 const auto rounded = (static_cast<std::size_t>(std::max<std::ptrdiff_t>(end, 0)) + width - 1) / width * width;
                 keys.end = std::min(rounded, p.key_len);

@@ -197,6 +197,9 @@ namespace
             // the last key tile holds the appended keys: above the diagonal for
             // query rows 0..31, yet it must not be skipped
             make(config(16, 2), 1, 40, 100).causal().bias_kv().zero_attn().no_weights(),
+            // the same with weights, whose blocks score only the keys they can
+            // see: that range must still reach the appended keys
+            make(config(16, 2), 1, 40, 100).causal().bias_kv().zero_attn().per_head_weights(),
             // fully masked rows: every key of item 0 padded
             make(config(6, 2), 2, 3, 5).padding(bool_mask).pad_first(),
             make(config(15, 3), 3, 4, 6).padding(float_mask).pad_first().batch_first().per_head_weights(),
