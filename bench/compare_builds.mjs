@@ -104,13 +104,13 @@ function sdpaTensors(h, l, s, d) {
 
 // ---- cases ----
 
-function sdpaCase(name, group, h, l, s, d, isCausal, needWeights) {
+function sdpaCase(name, group, h, l, s, d, isCausal, needWeights, extra = {}) {
   return {
     name,
     group,
     make(mha) {
       const { q, k, v } = sdpaTensors(h, l, s, d);
-      const options = { isCausal, needWeights };
+      const options = { isCausal, needWeights, ...extra };
       return () => mha.scaledDotProductAttention(q, k, v, options);
     },
   };
@@ -139,10 +139,11 @@ function layerCacheCase(name, group, past) {
       const prompt = { data: uniform(past * E, seedOf(10, past)), shape: [past, 1, E] };
       layer.forward(prompt, prompt, prompt, { cache, isCausal: true });
       const token = { data: uniform(E, seedOf(11, past)), shape: [1, 1, E] };
-      return () => {
+      const step = () => {
         cache.truncate(past);
         return layer.forward(token, token, token, { cache, isCausal: true });
       };
+      return Object.assign(step, { dispose: () => cache.dispose() });
     },
   };
 }
@@ -159,7 +160,7 @@ function linearCase(name, group, rows, inFeatures, outFeatures) {
         bias: uniform(outFeatures, seedOf(13, outFeatures), 0.05),
       });
       const x = { data: uniform(rows * inFeatures, seedOf(14, rows, inFeatures)), shape: [rows, inFeatures] };
-      return () => linear.forward(x);
+      return Object.assign(() => linear.forward(x), { dispose: () => linear.dispose() });
     },
   };
 }
@@ -181,6 +182,9 @@ function cases(quick) {
     }
   }
   list.push(sdpaCase('sdpa L=512 +weights', 'prefill', H, 512, 512, D, false, true));
+  list.push(sdpaCase('sdpa L=512 causal +weights', 'prefill', H, 512, 512, D, true, true));
+  list.push(sdpaCase('sdpa L=1024 causal', 'prefill', H, 1024, 1024, D, true, false));
+  list.push(sdpaCase('sdpa L=1024 causal window 200', 'prefill', H, 1024, 1024, D, true, false, { window: 200 }));
   list.push(layerCase('layer L=512 +weights', 'prefill', 512, false, true));
   list.push(sdpaCase('sdpa decode 1x1024 (no cache)', 'prefill', H, 1, 1024, D, false, false));
   list.push(layerCacheCase('layer decode step, cache 1024', 'decode', 1024));
@@ -401,6 +405,9 @@ async function main() {
         savedUs.push((ta - tb) * 1000);
       }
     });
+    // Cases that made their own layer or cache free it (the warning about an undisposed one otherwise ends the run).
+    fa.dispose?.();
+    fb.dispose?.();
     const res = {
       name: c.name,
       group: c.group,

@@ -16,11 +16,13 @@
 //      running sum and the output row by exp(M_old - M_new);
 //   3. P = exp(S - M), running sum += row sums, O += P . V_tile;
 //   4. O /= running sum, or zeros when every key was masked (sum == 0).
-//   Tiles wholly above the causal diagonal of the block, or wholly before
-//   its sliding window, are skipped: a window of W costs L * W, not L^2.
-//   With weights: S for the keys the block can see (all of them, unless
-//   causality or a window hides some) is written straight into the weights
-//   rows, softmaxed in place, and O = P . V in one product.
+//   Only the keys the block can see are tiled (visible_keys): those above
+//   the causal diagonal of the block, or before its sliding window, are not
+//   scored, so causal attention costs about half of L^2 and a window of W
+//   about L * W.
+//   With weights: S for the keys the block can see is written straight into
+//   the weights rows, softmaxed in place, and O = P . V in one product per
+//   range of visible keys.
 //
 // Decoding (a few query rows, no weights): split-key ("flash-decoding"). The
 // keys are cut into chunks of a fixed size, each (head, chunk) is a task that
@@ -217,18 +219,48 @@ namespace
         }
     }
 
-    // True when causality or the window masks every key of [first, first +
-    // count) for every query row in [first_row, last_row]: the tile is skipped.
-    bool tile_hidden(const attention_problem& p, std::size_t first_row, std::size_t last_row, std::size_t first,
-                     std::size_t count)
+    struct key_range
     {
-        if (first + count > p.masked_key_len)
-            return false;
-        const auto start = static_cast<std::ptrdiff_t>(first), end = static_cast<std::ptrdiff_t>(first + count);
-        const bool future = p.is_causal && start > static_cast<std::ptrdiff_t>(last_row) + p.query_offset;
-        const bool past = p.window
-            && end - 1 <= static_cast<std::ptrdiff_t>(first_row) + p.query_offset - static_cast<std::ptrdiff_t>(p.window);
-        return future || past;
+        std::size_t begin, end;
+    };
+
+    // The keys that some row of the block [first_row, last_row] may see, as
+    // at most two ranges in key order. The others are hidden from every row
+    // of the block: their scores are not computed, their weights are 0.
+    // Causality hides the keys after the last row's position, the sliding
+    // window those before the first row's reach. Keys from masked_key_len on
+    // (add_bias_kv, add_zero_attn) are seen by every row; they form the second
+    // range. Ranges start on panel boundaries, since packed keys and values are
+    // addressed by panels, so they may take in a few hidden keys, which
+    // mask_row masks as it does inside a range.
+    struct visible_key_ranges
+    {
+        key_range ranges[2];
+        std::size_t count;
+        const key_range* begin() const { return ranges; }
+        const key_range* end() const { return ranges + count; }
+    };
+
+    visible_key_ranges visible_keys(const attention_problem& p, std::size_t first_row, std::size_t last_row)
+    {
+        const std::size_t appended = p.masked_key_len == p.key_len ? p.key_len : p.masked_key_len / width * width;
+        const auto position = [&](std::size_t row) { return static_cast<std::ptrdiff_t>(row) + p.query_offset; };
+        std::ptrdiff_t begin = 0, end = static_cast<std::ptrdiff_t>(p.masked_key_len);
+        if (p.is_causal)
+            end = std::min(end, position(last_row) + 1);
+        if (p.window)
+            begin = std::max(begin, position(first_row) - static_cast<std::ptrdiff_t>(p.window) + 1);
+        visible_key_ranges visible {};
+        if (begin < end)
+        {
+            const std::size_t first = static_cast<std::size_t>(begin) / width * width;
+            const std::size_t last = std::min((static_cast<std::size_t>(end) + width - 1) / width * width, appended);
+            if (first < last)
+                visible.ranges[visible.count++] = { first, last };
+        }
+        if (appended < p.key_len)
+            visible.ranges[visible.count++] = { appended, p.key_len };
+        return visible;
     }
 
     // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
@@ -267,36 +299,34 @@ namespace
         std::fill(v.row_max, v.row_max + rows, minus_infinity);
         std::fill(v.row_sum, v.row_sum + rows, 0.0f);
 
-        const std::size_t last_row = i0 + rows - 1;
-        for (std::size_t first = 0; first < p.key_len; first += key_tile)
-        {
-            const std::size_t count = std::min(key_tile, p.key_len - first);
-            if (tile_hidden(p, i0, last_row, first, count))
-                continue;
-            block_scores(v.scores, key_tile, v.queries, kv.keys + first * p.head_dim, p, b, h, i0, rows, first, count);
-            for (std::size_t r = 0; r < rows; ++r)
+        for (const key_range& keys : visible_keys(p, i0, i0 + rows - 1))
+            for (std::size_t first = keys.begin; first < keys.end; first += key_tile)
             {
-                float* s = v.scores + r * key_tile;
-                const float tile_max = kernels::row_max(kernel_arch {}, s, count);
-                if (tile_max == minus_infinity || std::isnan(tile_max))
+                const std::size_t count = std::min(key_tile, keys.end - first);
+                block_scores(v.scores, key_tile, v.queries, kv.keys + first * p.head_dim, p, b, h, i0, rows, first, count);
+                for (std::size_t r = 0; r < rows; ++r)
                 {
-                    // Fully masked here: contributes nothing. NaN poisons the row's sum.
-                    if (std::isnan(tile_max))
-                        v.row_sum[r] = tile_max;
-                    std::fill(s, s + count, 0.0f);
-                    continue;
+                    float* s = v.scores + r * key_tile;
+                    const float tile_max = kernels::row_max(kernel_arch {}, s, count);
+                    if (tile_max == minus_infinity || std::isnan(tile_max))
+                    {
+                        // Fully masked here: contributes nothing. NaN poisons the row's sum.
+                        if (std::isnan(tile_max))
+                            v.row_sum[r] = tile_max;
+                        std::fill(s, s + count, 0.0f);
+                        continue;
+                    }
+                    if (tile_max > v.row_max[r])
+                    {
+                        const float correction = std::exp(v.row_max[r] - tile_max);
+                        kernels::scale_in_place(kernel_arch {}, out + r * ldo, correction, p.value_dim);
+                        v.row_sum[r] *= correction;
+                        v.row_max[r] = tile_max;
+                    }
+                    v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
                 }
-                if (tile_max > v.row_max[r])
-                {
-                    const float correction = std::exp(v.row_max[r] - tile_max);
-                    kernels::scale_in_place(kernel_arch {}, out + r * ldo, correction, p.value_dim);
-                    v.row_sum[r] *= correction;
-                    v.row_max[r] = tile_max;
-                }
-                v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
+                weighted_values(out, ldo, v.scores, key_tile, kv, first, rows, p.value_dim, count, true);
             }
-            weighted_values(out, ldo, v.scores, key_tile, kv, first, rows, p.value_dim, count, true);
-        }
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* row = out + r * ldo;
@@ -308,39 +338,6 @@ namespace
         }
     }
 
-    // Keys [begin, end) that some row of the block [first_row, last_row] may
-    // see: causality hides keys after the last row's position, the window
-    // those before the first row's, for every row of the block. Keys from
-    // masked_key_len on (add_bias_kv, add_zero_attn) are seen by every row, so
-    // the range ends early only when there are none. Both ends sit on panel
-    // boundaries, so the range is a whole number of key panels.
-    struct key_range
-    {
-        std::size_t begin, end;
-    };
-    key_range visible_keys(const attention_problem& p, std::size_t first_row, std::size_t last_row)
-    {
-        key_range keys { 0, p.key_len };
-        const auto masked = static_cast<std::ptrdiff_t>(p.masked_key_len);
-        if (p.is_causal && p.masked_key_len == p.key_len)
-        {
-            const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(last_row) + p.query_offset + 1;
-            if (end < masked)
-            {
-                const auto rounded = (static_cast<std::size_t>(std::max<std::ptrdiff_t>(end, 0)) + width - 1) / width * width;
-                keys.end = std::min(rounded, p.key_len);
-            }
-        }
-        if (p.window)
-        {
-            const std::ptrdiff_t begin = std::min(
-                static_cast<std::ptrdiff_t>(first_row) + p.query_offset - static_cast<std::ptrdiff_t>(p.window) + 1, masked);
-            if (begin > 0)
-                keys.begin = std::min(static_cast<std::size_t>(begin) / width * width, keys.end);
-        }
-        return keys;
-    }
-
     // Only the keys some row of the block can see are scored and multiplied;
     // the rest of each weights row is zero. Causal attention with weights
     // then costs about half of the full square, as it does without them.
@@ -348,38 +345,58 @@ namespace
                                    std::size_t b, std::size_t h, std::size_t i0, std::size_t rows)
     {
         float* weights = p.weights + ((b * p.num_heads + h) * p.query_len + i0) * p.key_len;
-        const key_range keys = visible_keys(p, i0, i0 + rows - 1);
-        const std::size_t count = keys.end - keys.begin;
+        const visible_key_ranges visible = visible_keys(p, i0, i0 + rows - 1);
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* w = weights + r * p.key_len;
-            std::fill(w, w + keys.begin, 0.0f);
-            std::fill(w + keys.end, w + p.key_len, 0.0f);
+            std::size_t hidden_from = 0;
+            for (const key_range& keys : visible)
+            {
+                std::fill(w + hidden_from, w + keys.begin, 0.0f);
+                hidden_from = keys.end;
+            }
+            std::fill(w + hidden_from, w + p.key_len, 0.0f);
+        }
+        for (const key_range& keys : visible)
+            block_scores(weights + keys.begin, p.key_len, v.queries, kv.keys + keys.begin * p.head_dim, p, b, h, i0,
+                         rows, keys.begin, keys.end - keys.begin);
+        for (std::size_t r = 0; r < rows; ++r)
+        {
+            float* w = weights + r * p.key_len;
+            float max = minus_infinity;
+            for (const key_range& keys : visible)
+            {
+                // NaN wins, so that it reaches every weight of the row.
+                const float range_max = kernels::row_max(kernel_arch {}, w + keys.begin, keys.end - keys.begin);
+                max = std::isnan(range_max) || range_max > max ? range_max : max;
+                if (std::isnan(max))
+                    break;
+            }
+            if (max == minus_infinity)
+            {
+                for (const key_range& keys : visible)
+                    std::fill(w + keys.begin, w + keys.end, 0.0f);
+                continue;
+            }
+            float sum = 0.0f;
+            for (const key_range& keys : visible)
+                sum += kernels::exp_minus_max_sum(kernel_arch {}, w + keys.begin, w + keys.begin, max,
+                                                  keys.end - keys.begin);
+            for (const key_range& keys : visible)
+                kernels::scale_in_place(kernel_arch {}, w + keys.begin, 1.0f / sum, keys.end - keys.begin);
         }
         float* out = p.output.row(b, h, i0);
         const auto ldo = static_cast<std::size_t>(p.output.row_stride);
-        if (count == 0)
-        {
+        if (visible.count == 0)
             for (std::size_t r = 0; r < rows; ++r)
                 std::fill(out + r * ldo, out + r * ldo + p.value_dim, 0.0f);
-            return;
-        }
-        float* visible = weights + keys.begin;
-        block_scores(visible, p.key_len, v.queries, kv.keys + keys.begin * p.head_dim, p, b, h, i0, rows, keys.begin,
-                     count);
-        for (std::size_t r = 0; r < rows; ++r)
+        bool accumulate = false;
+        for (const key_range& keys : visible)
         {
-            float* w = visible + r * p.key_len;
-            const float max = kernels::row_max(kernel_arch {}, w, count);
-            if (max == minus_infinity)
-            {
-                std::fill(w, w + count, 0.0f);
-                continue;
-            }
-            const float sum = kernels::exp_minus_max_sum(kernel_arch {}, w, w, max, count);
-            kernels::scale_in_place(kernel_arch {}, w, 1.0f / sum, count);
+            weighted_values(out, ldo, weights + keys.begin, p.key_len, kv, keys.begin, rows, p.value_dim,
+                            keys.end - keys.begin, accumulate);
+            accumulate = true;
         }
-        weighted_values(out, ldo, visible, p.key_len, kv, keys.begin, rows, p.value_dim, count, false);
     }
 
     // Keys and values [first, first + count) of kv head (b, kv): the cache's
@@ -409,7 +426,9 @@ namespace
         float* part_max = partial;
         float* part_sum = partial + rows;
         float* part_acc = partial + 2 * rows;
-        if (tile_hidden(p, 0, rows - 1, first, count))
+        const visible_key_ranges visible = visible_keys(p, 0, rows - 1);
+        if (std::none_of(visible.begin(), visible.end(),
+                         [&](const key_range& keys) { return keys.begin < first + count && first < keys.end; }))
         {
             std::fill(part_max, part_max + rows, minus_infinity);
             std::fill(part_sum, part_sum + rows, 0.0f);

@@ -4,7 +4,7 @@
 // cache with those options equal to one full call, thread counts, bad input.
 import { init } from '../../dist/node.mjs';
 import { firstMismatch, loadFixtures, mask, tensor } from './fixtures.mjs';
-import { mulberry32, randomTensor } from './reference_attention.mjs';
+import { mulberry32, randomTensor, referenceAttention } from './reference_attention.mjs';
 
 // float32 against float64 on float32 inputs, the tolerance of the other
 // PyTorch parity tests; the worst case measured here (the Gemma 2 case) uses 0.024 of it.
@@ -44,6 +44,37 @@ test.each(cases.map((c) => [c.name, c]))('%s', (_, c) => {
     const without = mha.scaledDotProductAttention(tensor(c.q), tensor(c.k), tensor(c.v), { ...optionsOf(c.options), needWeights: false });
     expect(firstMismatch(without.output.data, r.output.data, SAME)).toBeNull();
   }
+});
+
+// Windows over more than one 32-query block, so a block's first visible key is
+// past 0 (the fixtures above are too short for that): against the float64
+// reference with the window (and causality) written as a mask. Query i sits
+// at key position i + offset, offset = Lk - Lq for bottom-right causality.
+const longWindows = [
+  ['causal, window 37, L 200', { Lq: 200, Lk: 200, isCausal: true, window: 37 }],
+  ['window 50 without causality, L 150', { Lq: 150, Lk: 150, window: 50 }],
+  ['window 9 (shorter than a panel), causal, L 130', { Lq: 130, Lk: 130, isCausal: true, window: 9 }],
+  ['bottom-right causal, window 30, 70 queries over 260 keys', { Lq: 70, Lk: 260, isCausal: true, causalAlignment: 'bottom-right', window: 30 }],
+];
+describe.each(longWindows)('long sliding window: %s', (_, { Lq, Lk, ...options }) => {
+  const rand = mulberry32(Lq * 31 + Lk);
+  const [H, D] = [2, 16];
+  const q = randomTensor(rand, [1, H, Lq, D], 1.5), k = randomTensor(rand, [1, H, Lk, D], 1.5), v = randomTensor(rand, [1, H, Lk, D]);
+  const offset = options.causalAlignment === 'bottom-right' ? Lk - Lq : 0;
+  const hidden = (i, j) => (options.isCausal && j > i + offset) || j <= i + offset - options.window;
+  const reference = referenceAttention(q, k, v, (b, h, i, j) => (hidden(i, j) ? -Infinity : 0));
+
+  test.each([false, true])('needWeights %s', (needWeights) => {
+    const r = mha.scaledDotProductAttention(q, k, v, { ...options, needWeights });
+    expect(firstMismatch(r.output.data, reference.output, TOLERANCE)).toBeNull();
+    if (needWeights) expect(firstMismatch(r.weights.data, reference.weights, TOLERANCE)).toBeNull();
+  });
+
+  test('2 threads give the same bits', () => {
+    const one = mha.scaledDotProductAttention(q, k, v, options).output.data;
+    const two = threaded[2].scaledDotProductAttention(q, k, v, options).output.data;
+    expect(Buffer.compare(Buffer.from(two.buffer), Buffer.from(one.buffer))).toBe(0);
+  });
 });
 
 test.each(rotaryCases.map((c) => [c.name, c]))('applyRotaryEmbedding %s', (_, c) => {

@@ -82,9 +82,9 @@ export function readMask(value, name) {
 }
 
 // A typed array over a transferred (detached) buffer reads as empty; say why.
-// Only an empty buffer can be detached, and slicing a detached one throws.
-function isDetached(buffer) {
-  if (buffer.byteLength !== 0 || typeof buffer.slice !== 'function') return false;
+/** True for an ArrayBuffer that was transferred or freed: only an empty one can be, and slicing a detached one throws. */
+export function isDetachedBuffer(buffer) {
+  if (Object.prototype.toString.call(buffer) !== '[object ArrayBuffer]' || buffer.byteLength !== 0) return false;
   if (typeof buffer.detached === 'boolean') return buffer.detached;
   try {
     buffer.slice(0, 0);
@@ -95,7 +95,7 @@ function isDetached(buffer) {
 }
 
 function rejectDetached(array, name) {
-  if (isDetached(array.buffer)) {
+  if (isDetachedBuffer(array.buffer)) {
     throw new TypeError(`${name}: expected a typed array with data, got one whose ArrayBuffer is detached (transferred or freed)`);
   }
 }

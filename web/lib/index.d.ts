@@ -175,7 +175,7 @@ export interface PositionalOptions {
   /**
    * Sliding window (Mistral): keys at positions ≤ p − window are masked for a
    * query at position p; with `isCausal` that leaves the `window` keys (p − window, p].
-   * Tiles wholly outside the window are skipped.
+   * Keys that no query of a 32-row block can reach are not scored, so the cost grows as L × window.
    */
   window?: number;
   /** Logit softcap (Gemma 2): scaled scores become `softcap · tanh(scores / softcap)` before ALiBi and masks. */

@@ -17,14 +17,13 @@
 // The entry points (worker.mjs for browsers, worker_node.mjs / worker_node.cjs
 // for Node) create the Worker and pass an endpoint:
 //   { post(message, transfer), listen(onMessage, onFailure), terminate(), ref(), unref() }.
-import { describe, lengthOf } from './arguments.mjs';
+import { describe, isDetachedBuffer, lengthOf } from './arguments.mjs';
 import { readOut } from './results.mjs';
 import {
   collectBuffers,
   decodeError,
   DETACHED,
   HANDLE,
-  isDetachedBuffer,
   isPlainObject,
   LOCATABLE_FILES,
   LOCATED,

@@ -9,6 +9,7 @@
 //   value: the result, or { [HANDLE]: id, kind, info } for a new object, or
 //   { [SELF]: true } when a method returned its own object (loadWeights, truncate, reset).
 //   caches: [[id, disposed, length, byteLength], ...] for every KVCache the call involved.
+import { isDetachedBuffer } from './arguments.mjs';
 
 /** A worker-side object (layer, linear, cache) by id. */
 export const HANDLE = '__mhaWorkerHandle';
@@ -94,18 +95,6 @@ export const isPlainObject = (value) => {
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null || toStringTag(value) === 'Object';
 };
-
-/** True for an ArrayBuffer that was transferred (only an empty buffer can be, and slicing it throws). */
-export function isDetachedBuffer(buffer) {
-  if (!isArrayBuffer(buffer) || buffer.byteLength !== 0) return false;
-  if (typeof buffer.detached === 'boolean') return buffer.detached;
-  try {
-    buffer.slice(0, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /** Every ArrayBuffer under the typed arrays of `value` (a few levels of plain objects and Maps), once each. */
 export function collectBuffers(value, into = new Set(), depth = 0) {
