@@ -1,8 +1,8 @@
 // Measures the WebAssembly SIMD arithmetic peak with bench/simd_peak.wat
-// (compiled into bench/.cache/simd_peak.wasm): 96 FLOPs per loop iteration.
+// (compiled into bench/.cache/simd_peak.wasm): 56 FLOPs per loop iteration.
 import { median } from './stats.mjs';
 
-export const FLOPS_PER_ITERATION = 12 * 2 * 4; // 12 chains x (mul + add) x 4 lanes
+export const FLOPS_PER_ITERATION = 7 * 2 * 4; // 7 x (mul + add) x 4 lanes
 
 export async function measureSimdPeak(bytes, { samples = 7, targetMs = 50 } = {}) {
   const { instance } = await WebAssembly.instantiate(bytes);
