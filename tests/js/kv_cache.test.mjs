@@ -414,7 +414,11 @@ describe('bad input leaves the cache unchanged', () => {
       const { layer: biased } = loadedLayer(single, { embedDim: 8, numHeads: 2, addBiasKV: true }, 2);
       try {
         const c = biased.createCache({ batchSize: 1, maxLength: 4 });
-        biased.forward(x, x, x, { cache: c });
+        try {
+          biased.forward(x, x, x, { cache: c });
+        } finally {
+          c.dispose();
+        }
       } finally {
         biased.dispose();
       }
