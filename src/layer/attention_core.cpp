@@ -222,6 +222,7 @@ namespace
     struct key_range
     {
         std::size_t begin, end;
+        std::size_t size() const { return end - begin; }
     };
 
     // The keys that some row of the block [first_row, last_row] may see, as
@@ -359,18 +360,16 @@ namespace
         }
         for (const key_range& keys : visible)
             block_scores(weights + keys.begin, p.key_len, v.queries, kv.keys + keys.begin * p.head_dim, p, b, h, i0,
-                         rows, keys.begin, keys.end - keys.begin);
+                         rows, keys.begin, keys.size());
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* w = weights + r * p.key_len;
             float max = minus_infinity;
             for (const key_range& keys : visible)
             {
-                // NaN wins, so that it reaches every weight of the row.
-                const float range_max = kernels::row_max(kernel_arch {}, w + keys.begin, keys.end - keys.begin);
+                // NaN wins (and then stays: NaN > max is false), so that it reaches every weight of the row.
+                const float range_max = kernels::row_max(kernel_arch {}, w + keys.begin, keys.size());
                 max = std::isnan(range_max) || range_max > max ? range_max : max;
-                if (std::isnan(max))
-                    break;
             }
             if (max == minus_infinity)
             {
@@ -380,10 +379,9 @@ namespace
             }
             float sum = 0.0f;
             for (const key_range& keys : visible)
-                sum += kernels::exp_minus_max_sum(kernel_arch {}, w + keys.begin, w + keys.begin, max,
-                                                  keys.end - keys.begin);
+                sum += kernels::exp_minus_max_sum(kernel_arch {}, w + keys.begin, w + keys.begin, max, keys.size());
             for (const key_range& keys : visible)
-                kernels::scale_in_place(kernel_arch {}, w + keys.begin, 1.0f / sum, keys.end - keys.begin);
+                kernels::scale_in_place(kernel_arch {}, w + keys.begin, 1.0f / sum, keys.size());
         }
         float* out = p.output.row(b, h, i0);
         const auto ldo = static_cast<std::size_t>(p.output.row_stride);
@@ -393,8 +391,8 @@ namespace
         bool accumulate = false;
         for (const key_range& keys : visible)
         {
-            weighted_values(out, ldo, weights + keys.begin, p.key_len, kv, keys.begin, rows, p.value_dim,
-                            keys.end - keys.begin, accumulate);
+            weighted_values(out, ldo, weights + keys.begin, p.key_len, kv, keys.begin, rows, p.value_dim, keys.size(),
+                            accumulate);
             accumulate = true;
         }
     }
