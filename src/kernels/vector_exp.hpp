@@ -22,8 +22,8 @@ namespace detail
 {
     // exp(x - n ln2) for integer-valued n: the reduction (ln2 split in two so
     // n * ln2 is exact) and the minimax polynomial on [-ln2/2, ln2/2] (Cephes
-    // expf coefficients). Shared by vector_exp and exp_minus_max_sum's
-    // exp_nonpositive, so both give the same values.
+    // expf coefficients). exp_minus_max_sum's exp_nonpositive, which only
+    // feeds softmax sums, uses a polynomial one degree lower.
     template <class Arch>
     xsimd::batch<float, Arch> exp_of_reduced(xsimd::batch<float, Arch> x, xsimd::batch<float, Arch> n)
     {

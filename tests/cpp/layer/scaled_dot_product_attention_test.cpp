@@ -23,7 +23,7 @@ namespace mha::test
 namespace
 {
     constexpr double unit_roundoff = 0x1p-24;
-    // src/kernels/vector_exp.hpp's stated accuracy.
+    // The softmax exp's stated accuracy (exp_nonpositive, src/kernels/exp_minus_max_sum.hpp).
     constexpr double exp_relative_error = 2e-7;
     constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
     // Large-logit cases rescale queries so the largest |score| is exactly this:
