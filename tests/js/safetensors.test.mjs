@@ -97,16 +97,24 @@ describe('loadWeights from safetensors bytes', () => {
     ]);
     const fromBytes = mha.createMultiHeadAttention({ embedDim: E, numHeads: 2 }).loadWeights(file, { prefix: 'layers.1.attn.' });
     const fromObject = mha.createMultiHeadAttention({ embedDim: E, numHeads: 2 }).loadWeights(stateDict);
-    expect(fromBytes.forward(x, x, x).output.data).toEqual(fromObject.forward(x, x, x).output.data);
+    try {
+      expect(fromBytes.forward(x, x, x).output.data).toEqual(fromObject.forward(x, x, x).output.data);
+    } finally {
+      [fromBytes, fromObject].forEach((l) => l.dispose());
+    }
   });
 
   test('a malformed file or a wrong prefix leaves the layer as it was', () => {
     const layer = mha.createMultiHeadAttention({ embedDim: E, numHeads: 2 }).loadWeights(stateDict);
-    const before = layer.forward(x, x, x).output.data;
-    expect(() => layer.loadWeights(new Uint8Array(12))).toThrow(/malformed/);
-    const file = safetensorsFile([{ name: 'in_proj_weight', dtype: 'F32', shape: [3 * E, E], bytes: f32(stateDict.in_proj_weight) }]);
-    expect(() => layer.loadWeights(file, { prefix: 'nothing.' })).toThrow(/missing 'in_proj_weight'/);
-    expect(() => layer.loadWeights(file, { prefix: 3 })).toThrow(TypeError);
-    expect(layer.forward(x, x, x).output.data).toEqual(before);
+    try {
+      const before = layer.forward(x, x, x).output.data;
+      expect(() => layer.loadWeights(new Uint8Array(12))).toThrow(/malformed/);
+      const file = safetensorsFile([{ name: 'in_proj_weight', dtype: 'F32', shape: [3 * E, E], bytes: f32(stateDict.in_proj_weight) }]);
+      expect(() => layer.loadWeights(file, { prefix: 'nothing.' })).toThrow(/missing 'in_proj_weight'/);
+      expect(() => layer.loadWeights(file, { prefix: 3 })).toThrow(TypeError);
+      expect(layer.forward(x, x, x).output.data).toEqual(before);
+    } finally {
+      layer.dispose();
+    }
   });
 });

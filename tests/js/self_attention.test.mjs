@@ -89,14 +89,18 @@ describe.each([
 });
 
 describe('misuse', () => {
-  let layer, other, mhaLayer;
+  // layerCache and mhaCache are the foreign caches of two cases below, made
+  // once here so the cases (each calls twice) leave nothing undisposed.
+  let layer, other, mhaLayer, layerCache, mhaCache;
   const x = randomTensor(mulberry32(2), [1, 3, 16]);
   beforeAll(() => {
     layer = randomLayer(mha, { embedDim: 16, numHeads: 4, numKVHeads: 2, rotary: {} }, 1);
     other = randomLayer(mha, { embedDim: 16, numHeads: 4, numKVHeads: 2, rotary: {} }, 1);
     mhaLayer = mha.createMultiHeadAttention({ embedDim: 16, numHeads: 4 });
+    layerCache = layer.createCache({ batchSize: 1, maxLength: 4 });
+    mhaCache = mhaLayer.createCache({ batchSize: 1, maxLength: 4 });
   });
-  afterAll(() => [layer, other, mhaLayer].forEach((l) => l.dispose()));
+  afterAll(() => [layerCache, mhaCache, layer, other, mhaLayer].forEach((o) => o.dispose()));
 
   test.each([
     ['numKVHeads not dividing numHeads', () => mha.createSelfAttention({ embedDim: 16, numHeads: 4, numKVHeads: 3 }), RangeError, 'createSelfAttention: numKVHeads: expected a divisor of numHeads=4, got 3'],
@@ -106,9 +110,9 @@ describe('misuse', () => {
     ['k_proj of the wrong shape', () => layer.loadWeights({ ...Object.fromEntries(layer.expectedWeights.map(({ name, shape }) => [name, { data: new Float32Array(shape[0] * shape[1]), shape }])),
       'k_proj.weight': { data: new Float32Array(16 * 16), shape: [16, 16] } }), RangeError, "loadWeights: stateDict['k_proj.weight']: expected shape [8, 16], got [16, 16]"],
     ['x of the wrong width', () => layer.forward(randomTensor(mulberry32(1), [1, 3, 12])), RangeError, 'forward: x: expected last dimension embedDim=16, got 12 (shape [1, 3, 12])'],
-    ["another layer's cache", () => other.forward(x, { cache: layer.createCache({ batchSize: 1, maxLength: 4 }) }), Error,
+    ["another layer's cache", () => other.forward(x, { cache: layerCache }), Error,
       "forward: cache: expected a cache made by this layer's createCache(), got one that belongs to another layer"],
-    ["a MultiHeadAttention layer's cache", () => layer.forward(x, { cache: mhaLayer.createCache({ batchSize: 1, maxLength: 4 }) }), Error,
+    ["a MultiHeadAttention layer's cache", () => layer.forward(x, { cache: mhaCache }), Error,
       "forward: cache: expected a cache made by this layer's createCache(), got one that belongs to another layer"],
     ['an attnMask of the wrong shape', () => layer.forward(x, { attnMask: { data: new Uint8Array(4), shape: [2, 2] } }), RangeError, /^forward: attnMask: expected shape \[3, 3\] \(L, S\) or \[4, 3, 3\]/],
   ])('%s throws a clear error and the layer keeps working', (_, call, ErrorClass, message) => {
