@@ -20,25 +20,17 @@ namespace mha::kernels
 {
 namespace detail
 {
-    // exp(x - n ln2) for integer-valued n: the reduction (ln2 split in two so
-    // n * ln2 is exact) and the minimax polynomial on [-ln2/2, ln2/2] (Cephes
-    // expf coefficients). exp_minus_max_sum's exp_nonpositive, which only
-    // feeds softmax sums, uses a polynomial one degree lower.
+    // x - n ln2 for integer-valued n, with ln2 split in two so n * ln2 is
+    // exact (Cody and Waite). Shared by vector_exp and exp_minus_max_sum's
+    // exp_nonpositive, which differ in their polynomials on [-ln2/2, ln2/2].
     template <class Arch>
-    xsimd::batch<float, Arch> exp_of_reduced(xsimd::batch<float, Arch> x, xsimd::batch<float, Arch> n)
+    xsimd::batch<float, Arch> reduce_by_ln2(xsimd::batch<float, Arch> x, xsimd::batch<float, Arch> n)
     {
         using float_batch = xsimd::batch<float, Arch>;
         // n * (-c) + x rather than fnma(n, c, x): the same value, but SSE2's
         // fnma negates n first, one more operation and one more constant.
-        float_batch r = xsimd::fma(n, float_batch(-0.693359375f), x);
-        r = xsimd::fma(n, float_batch(2.12194440e-4f), r);
-        float_batch p(1.9875691500e-4f);
-        p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
-        p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));
-        p = xsimd::fma(p, r, float_batch(4.1665795894e-2f));
-        p = xsimd::fma(p, r, float_batch(1.6666665459e-1f));
-        p = xsimd::fma(p, r, float_batch(5.0000001201e-1f));
-        return xsimd::fma(p * r, r, r) + float_batch(1.0f);
+        const float_batch r = xsimd::fma(n, float_batch(-0.693359375f), x);
+        return xsimd::fma(n, float_batch(2.12194440e-4f), r);
     }
 } // namespace detail
 
@@ -57,7 +49,15 @@ xsimd::batch<float, Arch> vector_exp(xsimd::batch<float, Arch> x)
     const float_batch shifter(12582912.0f);
     const float_batch shifted = xsimd::fma(clamped, float_batch(1.44269504088896341f), shifter);
     const float_batch n = shifted - shifter;
-    const float_batch p = detail::exp_of_reduced<Arch>(clamped, n);
+    // exp(r) by the minimax polynomial on [-ln2/2, ln2/2] of Cephes' expf.
+    const float_batch r = detail::reduce_by_ln2<Arch>(clamped, n);
+    float_batch p(1.9875691500e-4f);
+    p = xsimd::fma(p, r, float_batch(1.3981999507e-3f));
+    p = xsimd::fma(p, r, float_batch(8.3334519073e-3f));
+    p = xsimd::fma(p, r, float_batch(4.1665795894e-2f));
+    p = xsimd::fma(p, r, float_batch(1.6666665459e-1f));
+    p = xsimd::fma(p, r, float_batch(5.0000001201e-1f));
+    p = xsimd::fma(p * r, r, r) + float_batch(1.0f);
 
     // The low bits of `shifted` hold n + 0x400000; rebuild 2^n as float bits.
     const int_batch exponent = ((xsimd::bitwise_cast<int_batch>(shifted) - int_batch(0x4B400000)) + int_batch(127)) << 23;
