@@ -38,6 +38,7 @@ import { sectionReport, writeSectionReport } from './linear.mjs';
 import { loadCheck, packageVersion } from './machine.mjs';
 import { nodeEnv } from './node_env.mjs';
 import { onnxRuntimeGpt2 } from './runners/onnxruntime_gpt2.mjs';
+import { settle } from './settle.mjs';
 import { BENCH, CACHE, GPT2_MODEL_DIR, ROOT, ensureDist, ensureGpt2Model, ensureReadBandwidth } from './setup.mjs';
 import { maxAbsDiff, median, shuffled } from './stats.mjs';
 
@@ -128,24 +129,6 @@ async function readBandwidthThreads(env, bytes) {
   };
 }
 
-const sleep = (msToWait) => new Promise((resolve) => setTimeout(resolve, msToWait));
-
-/**
- * Waits (untimed) until the process is quiet: less than idleShare of a window's
- * wall time spent on CPU by all of its threads (process.cpuUsage), at most maxMs.
- * Returns the time waited.
- */
-async function settle({ windowMs, idleShare, maxMs }) {
-  const start = performance.now();
-  for (;;) {
-    const before = process.cpuUsage();
-    const t = performance.now();
-    await sleep(windowMs);
-    const used = process.cpuUsage(before);
-    if ((used.user + used.system) / 1000 < idleShare * (performance.now() - t) || performance.now() - start >= maxMs) break;
-  }
-  return performance.now() - start;
-}
 const PASS_FILE = (threads) => join(CACHE, `gpt2_pass_${threads}.json`);
 
 // ---- one pass (a process of its own) ----------------------------------------

@@ -13,6 +13,7 @@ import { plainJsRunners } from './runners/plain_js.mjs';
 import { tfjsRunners } from './runners/tfjs.mjs';
 import { expandShapes, matchesFilter } from './shapes.mjs';
 import { measureSimdPeak } from './simd_peak.mjs';
+import { settle } from './settle.mjs';
 import { interleaveCalls, maxAbsDiff, median, medianRatio, mulberry32, timeCalls } from './stats.mjs';
 
 // Max |peer - mha-wasm| allowed. Each library sums float32 products in its own
@@ -145,6 +146,7 @@ async function checkPhase(env, shape, kind, runners, data, rates, config, timing
     if (runner.reference) row.reference = true;
     if (runner.outputOnly) row.outputOnly = true;
     if (runner.compareTo) row.compareTo = runner.compareTo;
+    if (runner.spins) row.spins = true;
     rows.push(row);
     const applies = runner.applies ? runner.applies(shape) : true;
     if (applies !== true) {
@@ -189,6 +191,7 @@ async function timePhase(env, shape, rows, rates, timing) {
   for (const row of rows) {
     if (row.status === 'checked') {
       Object.assign(row, await timeCalls(row.prepared.run, timing));
+      if (row.spins) await settle(); // before the next row's calls (settle.mjs)
       row.status = 'ok';
       recordRate(rates, row.name, shape, row.flops, row.medianMs);
       env.log(`  ${row.name.padEnd(30)} ${row.medianMs.toFixed(3).padStart(10)} ms  (${row.samples} x ${row.callsPerSample})`);
@@ -220,7 +223,7 @@ async function interleavePhase(env, shape, rows, plan) {
   if (taken.length < 2) return;
   // Seeded by the shape, so that a rerun calls the rows in the same orders.
   const random = mulberry32([...`${shape.key}|${rows[0].kind}`].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261));
-  const result = await interleaveCalls(taken.map((r) => ({ run: r.prepared.run, estimateMs: r.medianMs })), plan, random);
+  const result = await interleaveCalls(taken.map((r) => ({ run: r.prepared.run, estimateMs: r.medianMs, spins: Boolean(r.spins) })), plan, random, { settle });
   const samplesOf = (name) => result.samples[taken.findIndex((r) => r.name === name)];
   const reference = taken.find((r) => r.reference);
   const twin = samplesOf(threadsTwinName(rows[0].kind));
@@ -232,7 +235,8 @@ async function interleavePhase(env, shape, rows, plan) {
     const other = row.compareTo && samplesOf(row.compareTo);
     if (other) row.interleaved.ratioToCompared = medianRatio(own, other);
   }
-  env.log(`  interleaved: ${result.rounds} rounds in ${(result.ms / 1000).toFixed(1)} s; ` +
+  const settled = result.settledMs.length ? ` (untimed waits for spinning threads: median ${median(result.settledMs).toFixed(0)} ms, at most ${Math.max(...result.settledMs).toFixed(0)})` : '';
+  env.log(`  interleaved: ${result.rounds} rounds in ${(result.ms / 1000).toFixed(1)} s${settled}; ` +
     taken.filter((r) => r.interleaved.ratio !== undefined).map((r) => `${r.name} ${r.interleaved.ratio.toFixed(2)}x`).join(', '));
 }
 

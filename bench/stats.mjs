@@ -84,25 +84,37 @@ export function maxAbsDiff(a, b) {
  * In a round a row makes `calls` back-to-back calls, enough to last
  * `targetSampleMs` by its estimate (its sequential median), and records their
  * mean. At least `minRounds` rounds, more until `minTotalMs` or `maxRounds`.
- * Returns { samples: samples[i][r] = row i's time per call in round r (ms), rounds, ms, calls }.
+ * A row with `spins: true` leaves threads busy after its calls (onnxruntime-web's
+ * pool, see settle.mjs): its sample starts with one untimed call, so its timed
+ * calls find its threads as a loop of calls leaves them, and the next sample
+ * waits (untimed) for `settle()` first, so it does not share the cores with them.
+ * Returns { samples: samples[i][r] = row i's time per call in round r (ms), rounds, ms, calls,
+ * settledMs: the untimed waits }.
  */
-export async function interleaveCalls(rows, { minRounds, minTotalMs, maxRounds, targetSampleMs }, random) {
+export async function interleaveCalls(rows, { minRounds, minTotalMs, maxRounds, targetSampleMs }, random, { settle } = {}) {
   const calls = rows.map((r) => Math.max(1, Math.min(200, Math.ceil(targetSampleMs / Math.max(r.estimateMs, 1e-3)))));
   const samples = rows.map(() => []);
+  const settledMs = [];
   const start = performance.now();
-  let count = 0;
+  let count = 0, unsettled = false;
   while (count < minRounds || (performance.now() - start < minTotalMs && count < maxRounds)) {
     for (const i of shuffled(rows.length, random)) {
+      if (unsettled && settle) settledMs.push(await settle());
+      if (rows[i].spins) {
+        const pending = callOnce(rows[i].run);
+        if (pending) await pending;
+      }
       const t = performance.now();
       for (let c = 0; c < calls[i]; c++) {
         const pending = callOnce(rows[i].run);
         if (pending) await pending;
       }
       samples[i].push((performance.now() - t) / calls[i]);
+      unsettled = Boolean(rows[i].spins);
     }
     count++;
   }
-  return { samples, rounds: count, ms: performance.now() - start, calls };
+  return { samples, rounds: count, ms: performance.now() - start, calls, settledMs };
 }
 
 /** Median over rounds of a[r] / b[r]: how many times b's time a took, round by round. */

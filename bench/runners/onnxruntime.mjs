@@ -48,7 +48,9 @@ export async function onnxRuntimeRunners(ort, env, { threads = 1 } = {}) {
   };
   const readYP = (r) => ({ output: r.Y.data, weights: r.P ? r.P.data : null });
 
-  const variant = (name, applies, prepare) => ({ name: `ORT SDPA ${name}${suffix}`, group: `ORT SDPA${suffix}`, variant: name, kind: 'sdpa', applies, prepare });
+  // With threads, ORT's pool threads spin after each run (bench/settle.mjs): spins tells the harness.
+  const spins = threads > 1;
+  const variant = (name, applies, prepare) => ({ name: `ORT SDPA ${name}${suffix}`, group: `ORT SDPA${suffix}`, variant: name, kind: 'sdpa', spins, applies, prepare });
 
   const contrib = variant(
     'MultiHeadAttention',
@@ -85,6 +87,7 @@ export async function onnxRuntimeRunners(ort, env, { threads = 1 } = {}) {
   const layer = {
     name: `ORT layer${suffix}`,
     kind: 'layer',
+    spins,
     applies: () => true,
     async prepare(shape, data) {
       const { queryLen: l, keyLen: s, embedDim: e } = shape;
