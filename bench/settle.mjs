@@ -5,7 +5,7 @@
 // timed in that stretch shares the two cores with them. Rows that leave such
 // threads behind are followed by a settle before the next row's call.
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Node: waits until the process is quiet, i.e. its threads together used less
