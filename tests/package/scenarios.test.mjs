@@ -127,53 +127,71 @@ function checkResult(result, variant, scenario) {
   if (variant.warns) expect(fallbackWarnings[0]).toMatch(/^mha-wasm: init\(\{ threads: 2 \}\): .*; using 1 thread$/);
 }
 
-// Firefox 153 ESR sometimes never returns from `new Worker(...)` when a
-// Worker creates the thread pool's workers (nested workers): in about one
-// full run of this file in two, one of its ~20 such pages stops there for
-// good (the page's own Worker stops answering, so init()'s 10 s start timeout
-// cannot fire either). It has not happened in 115 pages opened in a row
-// outside this file, nor in Chromium, nor with the pool created by the page.
-// Such a page gets one fresh retry, every retry is reported, and more than
-// MAX_FIREFOX_NESTED_RETRIES in a run fails the run.
-const MAX_FIREFOX_NESTED_RETRIES = 3;
+// Firefox 153 ESR now and then never returns from `new Worker(...)` called
+// inside a Worker (here: the application's Worker creating the thread pool).
+// scripts/repro_firefox_nested_worker.mjs shows it without mha-wasm: a page
+// whose module Worker creates one more Worker, opened 400 times in a row under
+// load, hung 1 to 9 times per run (module and classic workers alike), and a
+// hung Worker was still hung 60 s later. In this file's CI runs it hit about
+// one page in 40 of those that create a pool in a Worker, twice in a row once
+// (a retry in the same browser hung too). mha-wasm/worker's initWorker starts
+// a fresh worker by itself when that happens (web/lib/worker_client.mjs); an
+// application's own Worker cannot be helped from inside. So such a page gets
+// up to two retries, each in a freshly launched Firefox; every retry is
+// reported, and more than MAX_FIREFOX_NESTED_RETRIES in a run fails the run.
+const MAX_FIREFOX_NESTED_RETRIES = 4;
+const FIREFOX_NESTED_ATTEMPTS = 3;
 const firefoxNestedRetries = [];
 const PAGE_TIMEOUT_MS = 25000;
 
-async function openUntilDone(browser, url, variant, label) {
-  const nestedPool = browser.name === 'firefox' && variant.threads > 1 && /worker=/.test(variant.query);
+async function openUntilDone(session, url, variant, label) {
+  const nestedPool = session.browser.name === 'firefox' && variant.threads > 1 && variant.query.includes('worker=1');
   for (let attempt = 1; ; attempt++) {
-    const page = await browser.newPage();
+    const page = await session.browser.newPage();
+    let why;
     try {
       await page.goto(url);
       const finished = await page
         .waitForFunction(() => document.body?.dataset.done === 'true', undefined, { timeout: PAGE_TIMEOUT_MS })
         .then(() => true, () => false);
-      if (finished) return { result: await page.evaluate(() => window.__result), pageErrors: page.pageErrors };
+      if (finished) {
+        // initWorker's own recovery from the same hang: reported, not failed.
+        for (const { text } of page.consoleMessages.filter(({ text }) => text.includes('starting a fresh worker'))) {
+          console.warn(`${label}: ${text}`);
+        }
+        return { result: await page.evaluate(() => window.__result), pageErrors: page.pageErrors };
+      }
       // A page that never finishes says nothing by itself: give where it stopped and what it logged.
       const stage = await page.evaluate(() => document.body?.dataset.stage).catch(() => 'unknown');
-      const why = `${label}: not done after ${PAGE_TIMEOUT_MS / 1000} s; last stage: ${stage}; console: ${JSON.stringify(page.consoleMessages)}; page errors: ${page.pageErrors.map(String)}`;
-      if (!nestedPool || attempt > 1) throw new Error(why);
+      why = `${label}: not done after ${PAGE_TIMEOUT_MS / 1000} s; last stage: ${stage}; console: ${JSON.stringify(page.consoleMessages)}; page errors: ${page.pageErrors.map(String)}`;
+      // Only the hang described above: stopped inside init(), before it returned.
+      if (!nestedPool || stage !== 'worker: init' || attempt >= FIREFOX_NESTED_ATTEMPTS) throw new Error(why);
       firefoxNestedRetries.push(why);
-      console.warn(`retrying once in a fresh page (Firefox nested-worker hang): ${why}`);
+      console.warn(`retrying in a freshly launched Firefox (nested-worker hang, attempt ${attempt}): ${why}`);
     } finally {
-      await page.close();
+      await page.close().catch(() => {});
     }
+    await session.relaunch();
   }
 }
 
 describe.each(BROWSERS)('in %s', (browserName) => {
-  let browser;
-  beforeAll(async () => {
-    browser = await launchBrowser(browserName);
-  }, 60000);
-  afterAll(() => browser?.close());
+  const session = {
+    browser: undefined,
+    async relaunch() {
+      await session.browser?.close();
+      session.browser = await launchBrowser(browserName);
+    },
+  };
+  beforeAll(() => session.relaunch(), 60000);
+  afterAll(() => session.browser?.close());
 
   describe.each(SCENARIOS)('$name', (scenario) => {
     test.each(scenario.isolated === false ? FALLBACK_VARIANTS : VARIANTS)('$name', async (variant) => {
-      const { result, pageErrors } = await openUntilDone(browser, `${urls[scenario.key]}${variant.query}`, variant, `${browserName} ${scenario.name} ${variant.name}`);
+      const { result, pageErrors } = await openUntilDone(session, `${urls[scenario.key]}${variant.query}`, variant, `${browserName} ${scenario.name} ${variant.name}`);
       checkResult(result, variant, scenario);
       expect(pageErrors).toEqual([]);
-    }, 90000);
+    }, 120000);
   });
 });
 

@@ -14,9 +14,25 @@ import { compileWasm, hrefOf, instantiateWith, locate, moduleRelative } from './
 export const WORKER_START_TIMEOUT_MS = 10000;
 const WORKER_FILE = 'mha-mt.worker.mjs';
 
+// Told before and after each pool worker is created. Only mha-wasm/worker's
+// own worker sets it (web/lib/worker_thread.mjs): Firefox sometimes never
+// returns from `new Worker()` inside a Worker, and the page can notice that
+// only if it hears that a creation began and did not end.
+let creationObserver = null;
+
+/** observer: { creating(), created() }, or null. */
+export function observePoolWorkerCreation(observer) {
+  creationObserver = observer;
+}
+
 function createPoolWorker(explicitURL) {
-  if (explicitURL !== undefined) return new Worker(explicitURL, { type: 'module' });
-  return new Worker(new URL('./mha-mt.worker.mjs', import.meta.url), { type: 'module' });
+  creationObserver?.creating();
+  const worker =
+    explicitURL !== undefined
+      ? new Worker(explicitURL, { type: 'module' })
+      : new Worker(new URL('./mha-mt.worker.mjs', import.meta.url), { type: 'module' });
+  creationObserver?.created();
+  return worker;
 }
 
 export async function instantiateThreads({ wasmBinary, wasmURL, workerURL, locateFile, threads }) {

@@ -29,6 +29,7 @@ import {
   LOCATED,
   METHODS,
   OUT_LENGTH,
+  POOL_WORKER,
   SELF,
 } from './worker_protocol.mjs';
 
@@ -46,6 +47,7 @@ class Connection {
   #failure = null; // the Error every later call rejects with
   #caches = new Map(); // id -> WeakRef of the cache proxy
   #makeProxy;
+  #onPoolWorker = null; // told 'creating' / 'created' (browsers' threads build)
 
   constructor(endpoint, makeProxy) {
     this.#endpoint = endpoint;
@@ -126,7 +128,16 @@ class Connection {
     return proxy;
   }
 
+  /** listener('creating' | 'created'), or null. */
+  watchPoolWorkers(listener) {
+    this.#onPoolWorker = listener;
+  }
+
   #receive(message) {
+    if (message?.[POOL_WORKER] !== undefined) {
+      this.#onPoolWorker?.(message[POOL_WORKER]);
+      return;
+    }
     for (const [id, disposed, length, byteLength] of message.caches ?? []) {
       const cache = this.#caches.get(id)?.deref();
       if (cache === undefined) this.#caches.delete(id);
@@ -456,7 +467,48 @@ function encodeInitOptions(options, resolveURL) {
  * createWorker(scriptURL | undefined) -> endpoint (see the top of this file);
  * resolveURL(href) -> the href the worker should use.
  */
-export async function startWorker(options, createWorker, resolveURL) {
+/**
+ * How long the worker may stay inside one `new Worker()` of its thread pool
+ * before it counts as hung. Creating a Worker object takes milliseconds (its
+ * script loads afterwards, asynchronously), but Firefox 153 ESR now and then
+ * never returns from it when it is called inside a Worker
+ * (scripts/repro_firefox_nested_worker.mjs shows it without mha-wasm); the
+ * worker then answers nothing, ever.
+ */
+export const POOL_WORKER_CREATION_TIMEOUT_MS = 5000;
+/** Fresh workers initWorker starts in all when pool creations hang. */
+export const WORKER_ATTEMPTS = 3;
+// After the timeout, one short grace period: if this thread was itself busy,
+// the worker's 'created' may be waiting in the queue behind the timer.
+const GRACE_MS = 250;
+const HUNG = Symbol('hung pool worker creation');
+
+// Fails the connection (so the pending init rejects) when a 'creating' is not
+// followed by 'created' in time. Returns stop().
+function watchPoolWorkerCreation(connection, timeoutMs) {
+  let timer;
+  const hung = () => {
+    const error = new Error(`new Worker() for the thread pool did not return within ${timeoutMs / 1000} s`);
+    error[HUNG] = true;
+    connection.fail(error);
+  };
+  connection.watchPoolWorkers((stage) => {
+    clearTimeout(timer);
+    if (stage === 'creating') timer = setTimeout(() => (timer = setTimeout(hung, GRACE_MS)), timeoutMs);
+  });
+  return () => {
+    clearTimeout(timer);
+    connection.watchPoolWorkers(null);
+  };
+}
+
+/**
+ * Starts a worker with createWorker(scriptURL) and resolves once init(options)
+ * answered there. When the worker hangs creating its thread pool (above), it
+ * is terminated and a fresh one started, WORKER_ATTEMPTS in all, with a
+ * warning for each. `poolWorkerTimeoutMs` is for tests.
+ */
+export async function startWorker(options, createWorker, resolveURL, { poolWorkerTimeoutMs = POOL_WORKER_CREATION_TIMEOUT_MS } = {}) {
   if (options !== undefined && options !== null && typeof options !== 'object') {
     throw new TypeError(`initWorker: expected an options object, got ${describe(options)}`);
   }
@@ -465,18 +517,28 @@ export async function startWorker(options, createWorker, resolveURL) {
     throw new TypeError(`scriptURL: expected a string or URL, got ${describe(scriptURL)}`);
   }
   const posted = encodeInitOptions(options ?? undefined, resolveURL);
-  const endpoint = createWorker(scriptURL === undefined ? undefined : typeof scriptURL === 'string' ? scriptURL : scriptURL.href);
-  const connection = new Connection(endpoint, makeProxy);
-  let capabilities;
-  try {
-    ({ capabilities } = await connection.send({ target: 0, method: 'init', options: posted }, [], 'initWorker'));
-  } catch (error) {
-    connection.fail(error);
-    endpoint.terminate();
-    throw error;
+  const context = `initWorker({ threads: ${describe(options?.threads)} })`;
+  for (let attempt = 1; ; attempt++) {
+    const endpoint = createWorker(scriptURL === undefined ? undefined : typeof scriptURL === 'string' ? scriptURL : scriptURL.href);
+    const connection = new Connection(endpoint, makeProxy);
+    const stopWatching = watchPoolWorkerCreation(connection, poolWorkerTimeoutMs);
+    try {
+      const { capabilities } = await connection.send({ target: 0, method: 'init', options: posted }, [], 'initWorker');
+      // A plain object of this realm (structured clone makes them in the main one).
+      return createWorkerModule(connection, Object.freeze({ ...capabilities }));
+    } catch (error) {
+      connection.fail(error);
+      endpoint.terminate();
+      if (error?.[HUNG] !== true) throw error;
+      const why = `the worker's ${error.message} (a known Firefox problem with workers started inside workers)`;
+      if (attempt >= WORKER_ATTEMPTS) {
+        throw new Error(`${context}: ${why}, in ${WORKER_ATTEMPTS} fresh workers; use threads: 1 here, or init({ threads }) on the page`);
+      }
+      console.warn(`mha-wasm/worker: ${context}: ${why}; starting a fresh worker (${attempt + 1} of ${WORKER_ATTEMPTS})`);
+    } finally {
+      stopWatching();
+    }
   }
-  // A plain object of this realm (structured clone makes them in the main one).
-  return createWorkerModule(connection, Object.freeze({ ...capabilities }));
 }
 
 function createWorkerModule(connection, capabilities) {

@@ -9,6 +9,8 @@
 //   value: the result, or { [HANDLE]: id, kind, info } for a new object, or
 //   { [SELF]: true } when a method returned its own object (loadWeights, truncate, reset).
 //   caches: [[id, disposed, length, byteLength], ...] for every KVCache the call involved.
+//                 { [POOL_WORKER]: 'creating' | 'created' }   (browsers: around each
+//                 `new Worker()` of the thread pool, see worker_client.mjs)
 import { isDetachedBuffer } from './arguments.mjs';
 
 /** A worker-side object (layer, linear, cache) by id. */
@@ -23,6 +25,8 @@ export const LOCATED = '__mhaWorkerLocated';
 export const LOCATABLE_FILES = ['mha.wasm', 'mha-mt.wasm', 'mha-mt.worker.mjs', 'mha-nosimd.wasm'];
 /** The call returned the object it was made on. */
 export const SELF = '__mhaWorkerSelf';
+/** The worker is about to create, or has created, one of its thread pool's workers. */
+export const POOL_WORKER = '__mhaWorkerPoolWorker';
 
 // Per kind of object, the methods a proxy can call. `options`: the index of
 // the call's options argument (where `transfer` and `out` are read);

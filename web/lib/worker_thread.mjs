@@ -4,7 +4,15 @@
 // Emscripten glues (statically: Vite 5 and 7 build workers as iife, which
 // refuses code splitting).
 import { init } from './browser.mjs';
+import { observePoolWorkerCreation } from './browser_threads.mjs';
+import { POOL_WORKER } from './worker_protocol.mjs';
 import { serve } from './worker_server.mjs';
+
+// The page watches these for Firefox's hang in `new Worker()` (worker_client.mjs).
+observePoolWorkerCreation({
+  creating: () => self.postMessage({ [POOL_WORKER]: 'creating' }),
+  created: () => self.postMessage({ [POOL_WORKER]: 'created' }),
+});
 
 serve(init, {
   post: (message, transfer) => self.postMessage(message, transfer),
