@@ -464,16 +464,12 @@ function encodeInitOptions(options, resolveURL) {
 }
 
 /**
- * createWorker(scriptURL | undefined) -> endpoint (see the top of this file);
- * resolveURL(href) -> the href the worker should use.
- */
-/**
  * How long the worker may stay inside one `new Worker()` of its thread pool
  * before it counts as hung. Creating a Worker object takes milliseconds (its
  * script loads afterwards, asynchronously), but Firefox 153 ESR now and then
  * never returns from it when it is called inside a Worker
  * (scripts/repro_firefox_nested_worker.mjs shows it without mha-wasm); the
- * worker then answers nothing, ever.
+ * worker then answers nothing (still nothing 60 s later, in our runs).
  */
 export const POOL_WORKER_CREATION_TIMEOUT_MS = 5000;
 /** Fresh workers initWorker starts in all when pool creations hang. */
@@ -503,10 +499,12 @@ function watchPoolWorkerCreation(connection, timeoutMs) {
 }
 
 /**
- * Starts a worker with createWorker(scriptURL) and resolves once init(options)
- * answered there. When the worker hangs creating its thread pool (above), it
- * is terminated and a fresh one started, WORKER_ATTEMPTS in all, with a
- * warning for each. `poolWorkerTimeoutMs` is for tests.
+ * Starts a worker and resolves once init(options) answered there.
+ * createWorker(scriptURL | undefined) -> endpoint (see the top of this file);
+ * resolveURL(href) -> the href the worker should use. When the worker hangs
+ * creating its thread pool (above), it is terminated and a fresh one started,
+ * WORKER_ATTEMPTS in all, with a warning for each. `poolWorkerTimeoutMs` is
+ * for tests.
  */
 export async function startWorker(options, createWorker, resolveURL, { poolWorkerTimeoutMs = POOL_WORKER_CREATION_TIMEOUT_MS } = {}) {
   if (options !== undefined && options !== null && typeof options !== 'object') {
