@@ -148,7 +148,6 @@ async function openUntilDone(session, url, variant, label) {
   const nestedPool = session.browser.name === 'firefox' && variant.threads > 1 && variant.query.includes('worker=1');
   for (let attempt = 1; ; attempt++) {
     const page = await session.browser.newPage();
-    let why;
     try {
       await page.goto(url);
       const finished = await page
@@ -163,7 +162,7 @@ async function openUntilDone(session, url, variant, label) {
       }
       // A page that never finishes says nothing by itself: give where it stopped and what it logged.
       const stage = await page.evaluate(() => document.body?.dataset.stage).catch(() => 'unknown');
-      why = `${label}: not done after ${PAGE_TIMEOUT_MS / 1000} s; last stage: ${stage}; console: ${JSON.stringify(page.consoleMessages)}; page errors: ${page.pageErrors.map(String)}`;
+      const why = `${label}: not done after ${PAGE_TIMEOUT_MS / 1000} s; last stage: ${stage}; console: ${JSON.stringify(page.consoleMessages)}; page errors: ${page.pageErrors.map(String)}`;
       // Only the hang described above: stopped inside init(), before it returned.
       if (!nestedPool || stage !== 'worker: init' || attempt >= FIREFOX_NESTED_ATTEMPTS) throw new Error(why);
       firefoxNestedRetries.push(why);

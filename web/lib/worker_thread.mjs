@@ -8,13 +8,15 @@ import { observePoolWorkerCreation } from './browser_threads.mjs';
 import { POOL_WORKER } from './worker_protocol.mjs';
 import { serve } from './worker_server.mjs';
 
-// The page watches these for Firefox's hang in `new Worker()` (worker_client.mjs).
-observePoolWorkerCreation({
-  creating: () => self.postMessage({ [POOL_WORKER]: 'creating' }),
-  created: () => self.postMessage({ [POOL_WORKER]: 'created' }),
-});
-
-serve(init, {
+const endpoint = {
   post: (message, transfer) => self.postMessage(message, transfer),
   listen: (onMessage) => self.addEventListener('message', (event) => onMessage(event.data)),
+};
+
+// The page watches these for Firefox's hang in `new Worker()` (worker_client.mjs).
+observePoolWorkerCreation({
+  creating: () => endpoint.post({ [POOL_WORKER]: 'creating' }, []),
+  created: () => endpoint.post({ [POOL_WORKER]: 'created' }, []),
 });
+
+serve(init, endpoint);
