@@ -8,6 +8,8 @@ import { POOL_WORKER } from '../../dist/worker_protocol.mjs';
 import { startWorker, WORKER_ATTEMPTS } from '../../dist/worker_client.mjs';
 
 const TIMEOUT_MS = 40;
+// Longer than the timeout plus the client's 250 ms grace: a "slow" init must outlast both.
+const SLOW_MS = TIMEOUT_MS + 250 + 200;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // behaviours[i] says what the i-th worker does with the init message.
@@ -42,7 +44,7 @@ const createsPoolThenAnswers = async (send, id) => {
   send({ [POOL_WORKER]: 'creating' });
   await sleep(TIMEOUT_MS / 2);
   send({ [POOL_WORKER]: 'created' });
-  await sleep(TIMEOUT_MS * 4);
+  await sleep(SLOW_MS);
   answers(send, id);
 };
 
@@ -87,7 +89,7 @@ test('a pool creation that returns in time, then a slow init, is waited for', as
 test('a slow init that creates no pool worker (one thread, a slow download) is never cut short', async () => {
   const { started, createWorker } = fakeWorkers([
     async (send, id) => {
-      await sleep(TIMEOUT_MS * 6);
+      await sleep(SLOW_MS);
       answers(send, id);
     },
   ]);
