@@ -12,6 +12,7 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
   const sdpa = {
     name: `mha-wasm SDPA${suffix}`,
     kind: 'sdpa',
+    own: true, // mha-wasm's own row: always in the interleaved rounds (harness.mjs)
     reference: threads === 1,
     prepare(shape, data) {
       const { heads: h, queryLen: l, keyLen: s, headDim: d } = shape;
@@ -29,6 +30,7 @@ export function mhaWasmRunners(mha, { threads = 1 } = {}) {
   const layer = {
     name: `mha-wasm layer${suffix}`,
     kind: 'layer',
+    own: true,
     reference: threads === 1,
     prepare(shape, data) {
       const { queryLen: l, keyLen: s, embedDim: e } = shape;
