@@ -65,8 +65,11 @@ export function denseTargets(rows, shapes) {
 
 /** Lines for the report: one per target, then how many were met. */
 export function formatDenseTargets(targets) {
+  // Two decimals, or three where two would round onto the threshold and hide
+  // which side of it the value is on (1.848 against ≥ 1.85 printed "1.85×: NOT met").
+  const digits = (t) => (Number(t.measured.toFixed(2)) === Number(t.target.replace(/^[≥≤]\s*/, '')) ? 3 : 2);
   const lines = targets.map((t) => {
-    const measured = t.measured == null ? 'not measured' : `${t.measured.toFixed(2)}×`;
+    const measured = t.measured == null ? 'not measured' : `${t.measured.toFixed(digits(t))}×`;
     const verdict = t.met == null ? 'n/a' : t.met ? 'met' : 'NOT met';
     return `target ${t.what}: ${measured} (${t.target}: ${verdict}; ${t.how})`;
   });
