@@ -18,7 +18,7 @@ export function denseTargets(rows, shapes) {
   const lengths = [...new Set(shapes.map((s) => s.queryLen))].filter((l) => have.has(shapeKey(l, false)));
   const out = [];
   const add = (what, measured, target, atLeast, how) =>
-    out.push({ what, measured, target: `${atLeast ? '≥' : '≤'} ${target}`, met: measured == null ? null : atLeast ? measured >= target : measured <= target, how });
+    out.push({ what, measured, target: `${atLeast ? '≥' : '≤'} ${target}`, threshold: target, met: measured == null ? null : atLeast ? measured >= target : measured <= target, how });
   const interleavedOr = (row) => (row?.interleavedRatio != null ? { value: row.interleavedRatio, how: 'interleaved' } : { value: row?.ratio ?? null, how: 'sequential' });
 
   for (const l of lengths.filter((x) => [128, 512, 2048].includes(x))) {
@@ -67,7 +67,7 @@ export function denseTargets(rows, shapes) {
 export function formatDenseTargets(targets) {
   // Two decimals, or three where two would round onto the threshold and hide
   // which side of it the value is on (1.848 against ≥ 1.85 printed "1.85×: NOT met").
-  const digits = (t) => (Number(t.measured.toFixed(2)) === Number(t.target.replace(/^[≥≤]\s*/, '')) ? 3 : 2);
+  const digits = (t) => (Number(t.measured.toFixed(2)) === t.threshold ? 3 : 2);
   const lines = targets.map((t) => {
     const measured = t.measured == null ? 'not measured' : `${t.measured.toFixed(digits(t))}×`;
     const verdict = t.met == null ? 'n/a' : t.met ? 'met' : 'NOT met';

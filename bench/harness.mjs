@@ -220,12 +220,6 @@ const threadsTwinName = (kind) => `mha-wasm ${kind === 'sdpa' ? 'SDPA' : 'layer'
 // ORT, so they still keep only their sequential figures.
 const CONTENDER_FACTOR = 1.5;
 
-function keepsInRounds(row, timed, plan) {
-  if (row.medianMs <= plan.maxRowMs || row.own) return true;
-  const fastestPeer = Math.min(...timed.filter((r) => !r.own).map((r) => r.medianMs));
-  return row.medianMs <= CONTENDER_FACTOR * fastestPeer;
-}
-
 /**
  * Interleaved rounds over the rows of one (shape, kind) that were timed. Adds to each row
  * interleaved: { medianMs, rounds, calls, ratio?, ratioToThreads?, ratioToCompared? }, where ratio
@@ -234,8 +228,13 @@ function keepsInRounds(row, timed, plan) {
  */
 async function interleavePhase(env, shape, rows, plan) {
   const timed = rows.filter((r) => r.status === 'ok' && r.prepared);
-  const taken = timed.filter((r) => keepsInRounds(r, timed, plan));
-  for (const r of timed) if (!taken.includes(r)) r.interleaved = { skipped: `sequential median ${r.medianMs.toFixed(0)} ms > ${plan.maxRowMs} ms` };
+  const fastestPeerMs = Math.min(...timed.filter((r) => !r.own).map((r) => r.medianMs));
+  const taken = timed.filter((r) => r.own || r.medianMs <= Math.max(plan.maxRowMs, CONTENDER_FACTOR * fastestPeerMs));
+  for (const r of timed) {
+    if (!taken.includes(r)) {
+      r.interleaved = { skipped: `sequential median ${r.medianMs.toFixed(0)} ms > ${plan.maxRowMs} ms and > ${CONTENDER_FACTOR} x the fastest peer's` };
+    }
+  }
   if (taken.length < 2) return;
   // Seeded by the shape, so that a rerun calls the rows in the same orders.
   const random = mulberry32([...`${shape.key}|${rows[0].kind}`].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261));
