@@ -12,7 +12,7 @@ import { onnxRuntimeRunners } from './runners/onnxruntime.mjs';
 import { plainJsRunners } from './runners/plain_js.mjs';
 import { tfjsRunners } from './runners/tfjs.mjs';
 import { expandShapes, matchesFilter } from './shapes.mjs';
-import { measureSimdPeak } from './simd_peak.mjs';
+import { measureSimdPeak, simdPeakKernel } from './simd_peak.mjs';
 import { settle } from './settle.mjs';
 import { interleaveCalls, maxAbsDiff, median, medianRatio, mulberry32, timeCalls } from './stats.mjs';
 
@@ -188,7 +188,7 @@ async function checkPhase(env, shape, kind, runners, data, rates, config, timing
 // Each shape's rows are timed twice: one after the other (timeCalls, the
 // sequential figures), then interleaved call by call (interleavePhase). Only
 // the interleaved ratios are immune to the machine's speed drifting between rows.
-async function timePhase(env, shape, rows, rates, timing) {
+async function timePhase(env, shape, rows, rates, timing, peak) {
   for (const row of rows) {
     if (row.status === 'checked') {
       Object.assign(row, await timeCalls(row.prepared.run, timing));
@@ -200,7 +200,7 @@ async function timePhase(env, shape, rows, rates, timing) {
       env.log(`  ${row.name.padEnd(30)} ${row.note ?? row.status}`);
     }
   }
-  await interleavePhase(env, shape, rows, timing.interleave);
+  await interleavePhase(env, shape, rows, timing.interleave, peak);
   for (const row of rows) {
     if (row.prepared) row.prepared.dispose();
     delete row.prepared;
@@ -220,13 +220,31 @@ const threadsTwinName = (kind) => `mha-wasm ${kind === 'sdpa' ? 'SDPA' : 'layer'
 // ORT, so they still keep only their sequential figures.
 const CONTENDER_FACTOR = 1.5;
 
+// The WebAssembly SIMD peak loop (simd_peak.wat) takes one sample in every
+// round too, so each row's share of the peak is read against the machine's
+// speed in the same rounds rather than against the peak measured at the start
+// or end of the run. A peer's share bounds every target divided by it: code
+// that did the peer's counted FLOPs at the peak rate, and nothing else, would
+// be 1 / share times faster than the peer. The sample lasts as long as one
+// sample of the reference row, between targetSampleMs and PEAK_SAMPLE_MAX_MS,
+// so it adds at most that to each round.
+const PEAK_SAMPLE_MAX_MS = 100;
+
+function peakRow(peak, rows, plan) {
+  const reference = rows.find((r) => r.reference) ?? rows[0];
+  const sampleMs = Math.min(Math.max(reference.medianMs, plan.targetSampleMs), PEAK_SAMPLE_MAX_MS);
+  const iterations = Math.max(1000, Math.round((sampleMs * peak.gflops * 1e6) / peak.kernel.flopsPerIteration));
+  return { run: () => { peak.kernel.run(iterations); }, estimateMs: sampleMs, flops: iterations * peak.kernel.flopsPerIteration };
+}
+
 /**
- * Interleaved rounds over the rows of one (shape, kind) that were timed. Adds to each row
- * interleaved: { medianMs, rounds, calls, ratio?, ratioToThreads?, ratioToCompared? }, where ratio
+ * Interleaved rounds over the rows of one (shape, kind) that were timed, and the peak loop. Adds to each row
+ * interleaved: { medianMs, rounds, calls, ratio?, ratioToThreads?, ratioToCompared?, peakShare }, where ratio
  * is the median over rounds of (row time / reference time in the same round), ratioToThreads the
- * same against mha-wasm with 2 threads, ratioToCompared against the row named by row.compareTo.
+ * same against mha-wasm with 2 threads, ratioToCompared against the row named by row.compareTo, and
+ * peakShare the median over rounds of (row GFLOP/s ÷ one thread's peak loop GFLOP/s in that round).
  */
-async function interleavePhase(env, shape, rows, plan) {
+async function interleavePhase(env, shape, rows, plan, peak) {
   const timed = rows.filter((r) => r.status === 'ok' && r.prepared);
   const fastestPeerMs = Math.min(...timed.filter((r) => !r.own).map((r) => r.medianMs));
   const taken = timed.filter((r) => r.own || r.medianMs <= Math.max(plan.maxRowMs, CONTENDER_FACTOR * fastestPeerMs));
@@ -238,8 +256,11 @@ async function interleavePhase(env, shape, rows, plan) {
   if (taken.length < 2) return;
   // Seeded by the shape, so that a rerun calls the rows in the same orders.
   const random = mulberry32([...`${shape.key}|${rows[0].kind}`].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 2166136261));
-  const result = await interleaveCalls(taken.map((r) => ({ run: r.prepared.run, estimateMs: r.medianMs, spins: Boolean(r.spins) })), plan, random, { settle });
+  const loop = peakRow(peak, taken, plan);
+  const calls = taken.map((r) => ({ run: r.prepared.run, estimateMs: r.medianMs, spins: Boolean(r.spins) }));
+  const result = await interleaveCalls([...calls, loop], plan, random, { settle });
   const samplesOf = (name) => result.samples[taken.findIndex((r) => r.name === name)];
+  const peakGflops = result.samples[taken.length].map((ms) => loop.flops / ms / 1e6);
   const reference = taken.find((r) => r.reference);
   const twin = samplesOf(threadsTwinName(rows[0].kind));
   for (const [i, row] of taken.entries()) {
@@ -249,10 +270,12 @@ async function interleavePhase(env, shape, rows, plan) {
     if (twin && row.name !== threadsTwinName(row.kind)) row.interleaved.ratioToThreads = medianRatio(own, twin);
     const other = row.compareTo && samplesOf(row.compareTo);
     if (other) row.interleaved.ratioToCompared = medianRatio(own, other);
+    row.interleaved.peakShare = median(own.map((ms, r) => row.flops / ms / 1e6 / peakGflops[r]));
   }
   const settled = result.settledMs.length ? ` (untimed waits for spinning threads: median ${median(result.settledMs).toFixed(0)} ms, at most ${Math.max(...result.settledMs).toFixed(0)})` : '';
-  env.log(`  interleaved: ${result.rounds} rounds in ${(result.ms / 1000).toFixed(1)} s${settled}; ` +
-    taken.filter((r) => r.interleaved.ratio !== undefined).map((r) => `${r.name} ${r.interleaved.ratio.toFixed(2)}x`).join(', '));
+  env.log(`  interleaved: ${result.rounds} rounds in ${(result.ms / 1000).toFixed(1)} s${settled}, peak loop ${median(peakGflops).toFixed(1)} GFLOP/s; ` +
+    taken.filter((r) => r.interleaved.ratio !== undefined).map((r) => `${r.name} ${r.interleaved.ratio.toFixed(2)}x`).join(', ') +
+    `; share of peak: ${taken.map((r) => `${r.name} ${(100 * r.interleaved.peakShare).toFixed(0)}%`).join(', ')}`);
 }
 
 // Before the first timed shape, every row runs a small case for a while, so
@@ -288,9 +311,13 @@ async function warmUp(env, runners, weights, model, warmUpMs) {
 export async function runHarness(env, config) {
   const info = { platform: env.platform, unavailable: [] };
   const timing = config.quick ? TIMING.quick : TIMING.full;
-  const peakBytes = await env.readCache('simd_peak.wasm');
-  const peakStart = await measureSimdPeak(peakBytes);
+  // One instance for the start, the interleaved rounds and the end, so the
+  // rounds run the code the start measurement has already tiered up.
+  const peakKernel = await simdPeakKernel(await env.readCache('simd_peak.wasm'));
+  const peakStart = await measureSimdPeak(peakKernel);
   env.log(`WebAssembly SIMD peak: ${peakStart.gflops.toFixed(1)} GFLOP/s`);
+  // The rounds' peak samples are sized from the start measurement.
+  const peak = { kernel: peakKernel, gflops: peakStart.gflops };
   const { runners } = await loadRunners(env, info, config);
   const weights = layerWeights(config.shapesSpec.model.embedDim);
   const shapes = expandShapes(config.shapesSpec, { quick: config.quick }).sort(
@@ -318,14 +345,14 @@ export async function runHarness(env, config) {
     for (const [kind, chosen] of kinds) {
       if (chosen.length === 0) continue;
       const shapeRows = await checkPhase(env, shape, kind, chosen, data, rates, config, timing);
-      await timePhase(env, shape, shapeRows, rates, timing);
+      await timePhase(env, shape, shapeRows, rates, timing, peak);
       rows.push(...shapeRows);
       ran.push(kind);
     }
     // The native rows of this shape are timed now, close in time to the JS rows they are divided by.
     if (config.afterShape) await config.afterShape(shape, ran);
   }
-  const peakEnd = await measureSimdPeak(peakBytes);
+  const peakEnd = await measureSimdPeak(peakKernel);
   env.log(`WebAssembly SIMD peak (again, after the rows): ${peakEnd.gflops.toFixed(1)} GFLOP/s`);
   if (config.pass === 'ort-threads') setThreadsReference(rows);
   return { rows, peak: { start: peakStart, end: peakEnd }, info, shapes };

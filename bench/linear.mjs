@@ -103,10 +103,9 @@ export async function runLinear(env, { quick = false, onnxProblem = null, log = 
     peers.ort = null;
     info.unavailable.push({ name: 'onnxruntime-web', error: `ONNX graphs missing: ${onnxProblem}` });
   }
-  const peakBytes = await env.readCache('simd_peak.wasm');
-  const peakStart = await measureSimdPeak(peakBytes);
+  const kernel = await simdPeakKernel(await env.readCache('simd_peak.wasm'));
+  const peakStart = await measureSimdPeak(kernel);
   log(`linear: WebAssembly SIMD peak ${peakStart.gflops.toFixed(1)} GFLOP/s`);
-  const kernel = await simdPeakKernel(peakBytes);
   const iterationsFor = (ms, gflops) => Math.max(1000, Math.min(2 ** 30, Math.round((Math.max(ms, LINEAR.minPeakMs) * gflops * 1e6) / kernel.flopsPerIteration)));
   let peakGflopsSeen = peakStart.gflops;
   const maxWeightBytes = Math.max(...LINEAR.layers.map((l) => l.inFeatures * l.outFeatures * 4));
@@ -192,7 +191,7 @@ export async function runLinear(env, { quick = false, onnxProblem = null, log = 
     lin.dispose();
     if (tfLayer) tfLayer.dispose();
   }
-  const peakEnd = await measureSimdPeak(peakBytes);
+  const peakEnd = await measureSimdPeak(kernel);
   log(`linear: WebAssembly SIMD peak (again) ${peakEnd.gflops.toFixed(1)} GFLOP/s`);
   const peakGflops = Math.max(peakStart.gflops, peakEnd.gflops);
   for (const c of cases) {

@@ -66,8 +66,10 @@ function displayRows(rows, shapes) {
 }
 
 export function formatTable(rows, shapes) {
-  const header = ['shape', 'row', 'median ms', 'min–max ms', 'GFLOP/s', '% wasm SIMD peak', '× mha-wasm (sequential)', '× mha-wasm (interleaved)'];
-  const numeric = [false, false, true, true, true, true, true, true];
+  // '% peak': the sequential median against the peak measured at the run's start and end;
+  // '% peak, same rounds': the interleaved rounds against the peak loop timed in them.
+  const header = ['shape', 'row', 'median ms', 'min–max ms', 'GFLOP/s', '% wasm SIMD peak', '% peak, same rounds', '× mha-wasm (sequential)', '× mha-wasm (interleaved)'];
+  const numeric = [false, false, true, true, true, true, true, true, true];
   const lines = []; // { cells } for a timed row, { cells: [shape, row], note } otherwise, null between shapes
   let lastShape = null;
   for (const r of displayRows(rows, shapes)) {
@@ -77,7 +79,8 @@ export function formatTable(rows, shapes) {
     const lead = [first ? r.shapeLabel : '', r.display];
     if (r.status === 'ok') {
       lines.push({ cells: [...lead, ms(r.medianMs), `${ms(r.minMs)}–${ms(r.maxMs)}`, r.gflops.toFixed(2),
-        `${(100 * r.peakFraction).toFixed(0)}%`, r.ratio == null ? '' : `${r.ratio.toFixed(2)}×`,
+        `${(100 * r.peakFraction).toFixed(0)}%`, r.interleaved?.peakShare == null ? '' : `${(100 * r.interleaved.peakShare).toFixed(0)}%`,
+        r.ratio == null ? '' : `${r.ratio.toFixed(2)}×`,
         r.interleavedRatio == null ? (r.interleaved?.skipped ? 'not interleaved' : '') : `${r.interleavedRatio.toFixed(2)}×`] });
     } else {
       lines.push({ cells: lead, note: r.note ?? r.status });
