@@ -16,6 +16,15 @@ bash scripts/setup.sh --browser || exit 1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
+# The packaging tests install the packed tarball into scratch projects with
+# `npm install --offline`, which needs each runtime dependency's registry
+# metadata in npm's cache; `npm ci` stores only their tarballs (seen on a
+# fresh machine: ENOTCACHED for @huggingface/tokenizers). One lookup each,
+# answered from the cache once it is there.
+for dep in $(node -p "Object.keys(require('./package.json').dependencies ?? {}).join(' ')"); do
+  version=$(node -p "require('./package-lock.json').packages['node_modules/$dep'].version")
+  npm cache add "$dep@$version" >/dev/null 2>&1 || echo "warning: could not cache $dep@$version; the packaging tests may fail (ENOTCACHED)"
+done
 
 passed=0
 failed=0

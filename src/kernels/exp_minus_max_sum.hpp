@@ -5,9 +5,11 @@
 // propagates to its element and the sum.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include "transpose_4x4.hpp"
 #include "vector_exp.hpp"
 #include "xsimd_or_scalar.hpp"
 
@@ -84,5 +86,69 @@ float exp_minus_max_sum(Arch, float* y, const float* x, float max, std::size_t n
         }
     }
     return sum;
+}
+
+// The same pass over 4 rows at once (x, row stride ldx, n values each, row r
+// minus max[r]), written as one row quad, quad[4p + r] (pack_row_quads's
+// layout: the left operand of the P . V product); sums[r] = row r's sum.
+// Each value and each sum is computed exactly as exp_minus_max_sum computes
+// it. With 4-lane batches the 4 rows' exps are transposed in registers and x
+// is left as it was; otherwise (AVX2) each row goes through exp_minus_max_sum
+// in place, overwriting x, and the rows are then packed.
+template <class Arch>
+void exp_minus_max_sum_quad([[maybe_unused]] Arch arch, float* quad, float* x, std::size_t ldx, const float (&max)[4], std::size_t n,
+                            float (&sums)[4])
+{
+    using float_batch = xsimd::batch<float, Arch>;
+    constexpr std::size_t width = float_batch::size;
+#ifndef XSIMD_NO_SUPPORTED_ARCHITECTURE
+    if constexpr (width == 4)
+    {
+        float_batch max_batch[4], sum_batch[4];
+        for (std::size_t r = 0; r < 4; ++r)
+        {
+            max_batch[r] = float_batch(max[r]);
+            sum_batch[r] = float_batch(0.0f);
+        }
+        std::size_t i = 0;
+        for (; i + width <= n; i += width)
+        {
+            float_batch e[4];
+            for (std::size_t r = 0; r < 4; ++r)
+            {
+                e[r] = detail::exp_nonpositive<Arch>(float_batch::load_unaligned(x + r * ldx + i) - max_batch[r]);
+                sum_batch[r] += e[r];
+            }
+            detail::transpose_4x4<Arch>(quad + i * 4, 4, e);
+        }
+        for (std::size_t r = 0; r < 4; ++r)
+            sums[r] = xsimd::hadd(sum_batch[r]);
+        if (i < n)
+        {
+            // The tail as in exp_minus_max_sum: padded with -inf, whose exp is 0.
+            const std::size_t tail = n - i;
+            alignas(64) float lanes[4][width];
+            float_batch e[4];
+            for (std::size_t r = 0; r < 4; ++r)
+            {
+                for (std::size_t lane = 0; lane < width; ++lane)
+                    lanes[r][lane] = lane < tail ? x[r * ldx + i + lane] - max[r] : -INFINITY;
+                e[r] = detail::exp_nonpositive<Arch>(float_batch::load_aligned(lanes[r]));
+                e[r].store_aligned(lanes[r]);
+                for (std::size_t lane = 0; lane < tail; ++lane)
+                    sums[r] += lanes[r][lane];
+            }
+            alignas(64) float steps[4 * width];
+            detail::transpose_4x4<Arch>(steps, 4, e);
+            std::copy(steps, steps + 4 * tail, quad + i * 4);
+        }
+        return;
+    }
+#endif
+    for (std::size_t r = 0; r < 4; ++r)
+        sums[r] = exp_minus_max_sum(arch, x + r * ldx, x + r * ldx, max[r], n);
+    for (std::size_t p = 0; p < n; ++p)
+        for (std::size_t r = 0; r < 4; ++r)
+            quad[4 * p + r] = x[r * ldx + p];
 }
 } // namespace mha::kernels

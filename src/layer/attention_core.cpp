@@ -6,7 +6,9 @@
 // Keys and values are read as panels (kernels/packed_matrix_multiply.hpp), so
 // both products below are register-blocked matrix multiplies rather than
 // per-row dot products. A kv_cache holds them packed already; otherwise each
-// head's are packed once per call.
+// head's are packed once per call. The left operands, a block's queries and
+// a tile's probabilities, are packed as row quads (pack_row_quads), which the
+// products read with fewer address computations.
 //
 // Prefill (more than decode_max_rows queries, or weights wanted): per block
 // of Br query rows, pre-multiplied by the scale,
@@ -65,6 +67,11 @@ namespace
 
     constexpr std::size_t round_up(std::size_t n) { return (n + 15) / 16 * 16; }
 
+    // A left operand of fewer than 4 rows (a decoding step's one query) stays
+    // in plain rows: packing it as a quad would cost more scalar stores than
+    // its product saves.
+    constexpr bool as_quads(std::size_t rows) { return rows >= kernels::quad_rows; }
+
     bool splits_keys(const attention_problem& p) { return p.weights == nullptr && p.query_len <= decode_max_rows; }
     std::size_t key_chunks(const attention_problem& p) { return (p.key_len + decode_chunk - 1) / decode_chunk; }
     std::size_t partial_floats(const attention_problem& p) { return p.query_len * (p.value_dim + 2); }
@@ -115,15 +122,16 @@ namespace
     {
         float* packed_keys;   // the head's (or chunk's) keys when not cached
         float* packed_values; // its values
-        float* queries;       // rows x D, scaled
+        float* queries;       // rows x D, scaled, as row quads when as_quads(rows)
         float* scores;        // rows x score_stride
+        float* probability_quads; // a tile's probabilities as row quads (query blocks only)
         float* row_max;       // rows
         float* row_sum;       // rows
     };
 
     struct scratch_plan
     {
-        std::size_t packed_keys, packed_values, queries, scores, rows, score_stride, per_worker;
+        std::size_t packed_keys, packed_values, queries, scores, probability_quads, rows, score_stride, per_worker;
     };
 
     scratch_plan plan_scratch(const attention_problem& p)
@@ -138,9 +146,10 @@ namespace
         }
         s.rows = split ? p.query_len : query_block;
         s.score_stride = split ? decode_chunk : key_tile;
-        s.queries = round_up(s.rows * p.head_dim);
+        s.queries = round_up(kernels::row_quads_size(s.rows, p.head_dim));
         s.scores = round_up(s.rows * s.score_stride);
-        s.per_worker = s.packed_keys + s.packed_values + s.queries + s.scores + 2 * round_up(s.rows);
+        s.probability_quads = split ? 0 : round_up(kernels::row_quads_size(s.rows, s.score_stride));
+        s.per_worker = s.packed_keys + s.packed_values + s.queries + s.scores + s.probability_quads + 2 * round_up(s.rows);
         return s;
     }
 
@@ -151,7 +160,8 @@ namespace
         v.packed_values = v.packed_keys + s.packed_keys;
         v.queries = v.packed_values + s.packed_values;
         v.scores = v.queries + s.queries;
-        v.row_max = v.scores + s.scores;
+        v.probability_quads = v.scores + s.scores;
+        v.row_max = v.probability_quads + s.probability_quads;
         v.row_sum = v.row_max + round_up(s.rows);
         return v;
     }
@@ -264,13 +274,17 @@ namespace
         return visible;
     }
 
-    // S (rows x count, leading dimension lds) = queries . K[first_key ..)^T, masked.
+    // S (rows x count, leading dimension lds) = queries (as load_queries left them) . K[first_key ..)^T, masked.
     void block_scores(float* s, std::size_t lds, const float* queries, const float* key_panels,
                       const attention_problem& p, std::size_t b, std::size_t h, std::size_t i0, std::size_t rows,
                       std::size_t first_key, std::size_t count)
     {
-        kernels::packed_matrix_multiply(kernel_arch {}, s, lds, queries, p.head_dim, key_panels, p.head_dim * width,
-                                        nullptr, rows, count, p.head_dim);
+        if (as_quads(rows))
+            kernels::quad_packed_matrix_multiply(kernel_arch {}, s, lds, queries, key_panels, p.head_dim * width,
+                                                 nullptr, rows, count, p.head_dim);
+        else
+            kernels::packed_matrix_multiply(kernel_arch {}, s, lds, queries, p.head_dim, key_panels, p.head_dim * width,
+                                            nullptr, rows, count, p.head_dim);
         for (std::size_t r = 0; r < rows; ++r)
         {
             if (p.softcap != 0.0f)
@@ -279,15 +293,78 @@ namespace
         }
     }
 
+    // The block's query rows, times the scale: as row quads, or as plain rows (D apart) below 4 rows.
     void load_queries(const attention_problem& p, float* queries, std::size_t b, std::size_t h, std::size_t i0,
                       std::size_t rows)
     {
+        if (as_quads(rows))
+        {
+            kernels::pack_row_quads(kernel_arch {}, queries, p.query.row(b, h, i0),
+                                    static_cast<std::size_t>(p.query.row_stride), rows, p.head_dim);
+            kernels::scale_in_place(kernel_arch {}, queries, p.scale, kernels::row_quads_size(rows, p.head_dim));
+            return;
+        }
         for (std::size_t r = 0; r < rows; ++r)
         {
             float* q = queries + r * p.head_dim;
             std::memcpy(q, p.query.row(b, h, i0 + r), p.head_dim * sizeof(float));
             kernels::scale_in_place(kernel_arch {}, q, p.scale, p.head_dim);
         }
+    }
+
+    // Steps 2 and 3 of the online softmax for rows [r0, r0 + group) of a
+    // tile's scores (group <= 4): the running max and sum of each row, its
+    // output row rescaled when the max grows, and P = exp(S - M). P goes
+    // straight into the block's row quads at quads + r0 * count when quads is
+    // given and the group is a whole quad, else back into the scores. A row
+    // masked over the whole tile contributes zeros; NaN poisons its sum.
+    void softmax_tile_rows(const attention_problem& p, const scratch_views& v, float* out, std::size_t ldo,
+                           std::size_t r0, std::size_t group, std::size_t count, float* quads)
+    {
+        float subtract[kernels::quad_rows];
+        bool live[kernels::quad_rows];
+        for (std::size_t g = 0; g < group; ++g)
+        {
+            const std::size_t r = r0 + g;
+            float* s = v.scores + r * key_tile;
+            const float tile_max = kernels::row_max(kernel_arch {}, s, count);
+            live[g] = !(tile_max == minus_infinity || std::isnan(tile_max));
+            if (!live[g])
+            {
+                if (std::isnan(tile_max))
+                    v.row_sum[r] = tile_max;
+                // Zeros minus +inf: the fused exp then writes this row's zeros too.
+                subtract[g] = std::numeric_limits<float>::infinity();
+                std::fill(s, s + count, 0.0f);
+                continue;
+            }
+            if (tile_max > v.row_max[r])
+            {
+                const float correction = std::exp(v.row_max[r] - tile_max);
+                kernels::scale_in_place(kernel_arch {}, out + r * ldo, correction, p.value_dim);
+                v.row_sum[r] *= correction;
+                v.row_max[r] = tile_max;
+            }
+            subtract[g] = v.row_max[r];
+        }
+        if (quads && group == kernels::quad_rows)
+        {
+            float sums[kernels::quad_rows];
+            kernels::exp_minus_max_sum_quad(kernel_arch {}, quads + r0 * count, v.scores + r0 * key_tile, key_tile,
+                                            subtract, count, sums);
+            for (std::size_t g = 0; g < group; ++g)
+                if (live[g])
+                    v.row_sum[r0 + g] += sums[g];
+            return;
+        }
+        for (std::size_t g = 0; g < group; ++g)
+            if (live[g])
+            {
+                float* s = v.scores + (r0 + g) * key_tile;
+                v.row_sum[r0 + g] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, subtract[g], count);
+            }
+        if (quads)
+            kernels::pack_row_quads(kernel_arch {}, quads + r0 * count, v.scores + r0 * key_tile, key_tile, group, count);
     }
 
     void attend_block_online(const attention_problem& p, const scratch_views& v, const head_panels& kv,
@@ -299,34 +376,22 @@ namespace
             std::fill(out + r * ldo, out + r * ldo + p.value_dim, 0.0f);
         std::fill(v.row_max, v.row_max + rows, minus_infinity);
         std::fill(v.row_sum, v.row_sum + rows, 0.0f);
+        // P . V reads P as row quads, written by the softmax itself; with
+        // non-finite values it needs P in rows (weighted_values skips zero weights).
+        float* quads = kv.values_finite && as_quads(rows) ? v.probability_quads : nullptr;
 
         for (const key_range& keys : visible_keys(p, i0, i0 + rows - 1))
             for (std::size_t first = keys.begin; first < keys.end; first += key_tile)
             {
                 const std::size_t count = std::min(key_tile, keys.end - first);
                 block_scores(v.scores, key_tile, v.queries, kv.keys + first * p.head_dim, p, b, h, i0, rows, first, count);
-                for (std::size_t r = 0; r < rows; ++r)
-                {
-                    float* s = v.scores + r * key_tile;
-                    const float tile_max = kernels::row_max(kernel_arch {}, s, count);
-                    if (tile_max == minus_infinity || std::isnan(tile_max))
-                    {
-                        // Fully masked here: contributes nothing. NaN poisons the row's sum.
-                        if (std::isnan(tile_max))
-                            v.row_sum[r] = tile_max;
-                        std::fill(s, s + count, 0.0f);
-                        continue;
-                    }
-                    if (tile_max > v.row_max[r])
-                    {
-                        const float correction = std::exp(v.row_max[r] - tile_max);
-                        kernels::scale_in_place(kernel_arch {}, out + r * ldo, correction, p.value_dim);
-                        v.row_sum[r] *= correction;
-                        v.row_max[r] = tile_max;
-                    }
-                    v.row_sum[r] += kernels::exp_minus_max_sum(kernel_arch {}, s, s, v.row_max[r], count);
-                }
-                weighted_values(out, ldo, v.scores, key_tile, kv, first, rows, p.value_dim, count, true);
+                for (std::size_t r0 = 0; r0 < rows; r0 += kernels::quad_rows)
+                    softmax_tile_rows(p, v, out, ldo, r0, std::min(kernels::quad_rows, rows - r0), count, quads);
+                if (quads)
+                    kernels::quad_packed_matrix_multiply(kernel_arch {}, out, ldo, quads, kv.values + first * width,
+                                                         kv.value_panel_stride, nullptr, rows, p.value_dim, count, true);
+                else
+                    weighted_values(out, ldo, v.scores, key_tile, kv, first, rows, p.value_dim, count, true);
             }
         for (std::size_t r = 0; r < rows; ++r)
         {

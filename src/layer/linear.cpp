@@ -15,7 +15,7 @@ struct linear::state
     detail::workspace memory;
     detail::workspace staging;
     std::size_t rows = 0;
-    std::size_t input = 0, output = 0;
+    std::size_t input = 0, output = 0, quads = 0;
     bool staged = false;
 };
 
@@ -78,12 +78,14 @@ status linear::plan(const float_tensor_view& x, std::int64_t out_length, bool st
     detail::workspace_layout layout;
     const std::size_t input = stage_inputs ? layout.add_floats(element_count(x.shape)) : 0;
     const std::size_t output = layout.add_floats(rows * config_.out_features);
+    const std::size_t quads = layout.add_floats(detail::input_quads_floats(static_cast<std::size_t>(rows), config_.in_features));
     if (status reserved = detail::reserve(state_->memory, layout); !reserved.ok())
         return reserved;
     state& st = *state_;
     st.rows = static_cast<std::size_t>(rows);
     st.input = input;
     st.output = output;
+    st.quads = quads;
     st.staged = stage_inputs;
     plan_.steps = 1;
     plan_.output_shape = output_shape;
@@ -103,6 +105,7 @@ void linear::run_staged() { run(state_->memory.at<float>(state_->input)); }
 void linear::run(const float* x)
 {
     const state& st = *state_;
-    st.projection.apply(st.memory.at<float>(st.output), config_.out_features, x, config_.in_features, st.rows);
+    st.projection.apply(st.memory.at<float>(st.output), config_.out_features, x, config_.in_features, st.rows,
+                        st.memory.at<float>(st.quads));
 }
 } // namespace mha

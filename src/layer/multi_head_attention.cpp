@@ -78,6 +78,8 @@ struct multi_head_attention::state
     std::size_t query = 0, key = 0, value = 0, padding = 0, attn = 0;
     std::size_t projected_query = 0, projected_key = 0, projected_value = 0, heads_out = 0, head_weights = 0,
                 averaged = 0, output = 0, scratch = 0;
+    // The row quads of one projection's input (reused by each projection in turn).
+    std::size_t input_quads = 0;
     // Rows of projected keys/values per batch item: S' without a cache, the
     // new tokens with one.
     std::size_t projected_keys_per_batch = 0;
@@ -240,6 +242,9 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
     sizing.weights = a.need_weights ? &weights_placeholder : nullptr;
     const std::size_t workers = thread_count();
     const std::size_t scratch = layout.add_floats(detail::attention_scratch_floats(sizing, workers));
+    const std::size_t input_quads = layout.add_floats(std::max({ detail::input_quads_floats(l, e),
+                                                                 detail::input_quads_floats(s.key_len, config_.key_dim()),
+                                                                 detail::input_quads_floats(s.key_len, config_.value_dim()) }));
     if (status reserved = detail::reserve(st.memory, layout); !reserved.ok())
         return reserved;
 
@@ -267,6 +272,7 @@ status multi_head_attention::plan(const forward_arguments& a, bool stage_inputs)
     st.averaged = averaged;
     st.output = output;
     st.scratch = scratch;
+    st.input_quads = input_quads;
     st.projected_keys_per_batch = projected_keys;
 
     plan_.workspace_bytes = layout.total();
@@ -302,8 +308,9 @@ void multi_head_attention::run(const forward_arguments& a)
     float* output = st.memory.at<float>(st.output);
 
     // c (rows x E) = a (rows x in_dim) . W^T + b, W packed at load time.
+    float* input_quads = st.memory.at<float>(st.input_quads);
     const auto project = [&](const detail::packed_projection& proj, float* c, std::size_t ldc, const float* x,
-                             std::size_t lda, std::size_t rows, std::size_t) { proj.apply(c, ldc, x, lda, rows); };
+                             std::size_t lda, std::size_t rows, std::size_t) { proj.apply(c, ldc, x, lda, rows, input_quads); };
     // Keys or values of batch item n: S projected rows, then the appended ones.
     const auto project_sequence = [&](const float* input, std::size_t in_dim, const detail::packed_projection& proj,
                                       const detail::aligned_floats& appended_bias, float* projected, std::size_t n) {

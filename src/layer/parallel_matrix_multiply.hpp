@@ -1,4 +1,4 @@
-// packed_matrix_multiply split over the pool by column panels.
+// packed_matrix_multiply (and its row-quads form) split over the pool by column panels.
 #pragma once
 
 #include <cstddef>
@@ -11,4 +11,9 @@ namespace mha::detail
 // is computed exactly as in the serial call.
 void parallel_matrix_multiply(float* c, std::size_t ldc, const float* a, std::size_t lda, const float* packed,
                               const float* bias, std::size_t m, std::size_t n, std::size_t k, bool accumulate = false);
+
+// The same with a given as row quads (kernels::pack_row_quads of its m x k).
+void parallel_quad_matrix_multiply(float* c, std::size_t ldc, const float* quads, const float* packed,
+                                   const float* bias, std::size_t m, std::size_t n, std::size_t k,
+                                   bool accumulate = false);
 } // namespace mha::detail

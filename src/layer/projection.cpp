@@ -29,8 +29,31 @@ void packed_projection::pack(const float* weight, std::size_t in_stride, const f
         std::copy(bias, bias + out_, bias_.data());
 }
 
-void packed_projection::apply(float* c, std::size_t ldc, const float* a, std::size_t lda, std::size_t rows) const
+std::uint64_t input_quads_floats(std::size_t rows, std::size_t in)
 {
+    return packs_input(rows) ? kernels::row_quads_size(rows, in) : 0;
+}
+
+void pack_input(float* quads, const float* a, std::size_t lda, std::size_t rows, std::size_t in)
+{
+    kernels::pack_row_quads(kernel_arch {}, quads, a, lda, rows, in);
+}
+
+void packed_projection::apply(float* c, std::size_t ldc, const float* a, std::size_t lda, std::size_t rows,
+                              float* quads) const
+{
+    if (packs_input(rows))
+    {
+        pack_input(quads, a, lda, rows, in_);
+        apply_quads(c, ldc, quads, rows);
+        return;
+    }
     parallel_matrix_multiply(c, ldc, a, lda, packed_.data(), bias_.empty() ? nullptr : bias_.data(), rows, out_, in_);
+}
+
+void packed_projection::apply_quads(float* c, std::size_t ldc, const float* quads, std::size_t rows) const
+{
+    parallel_quad_matrix_multiply(c, ldc, quads, packed_.data(), bias_.empty() ? nullptr : bias_.data(), rows, out_,
+                                  in_);
 }
 } // namespace mha::detail

@@ -10,6 +10,7 @@
 // (N·L, H·D); o_proj into (N·L, E); weights averaged if asked.
 #include "mha/self_attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -47,7 +48,7 @@ struct self_attention::state
     struct offsets
     {
         std::size_t x = 0, padding = 0, attn = 0, q = 0, k = 0, v = 0, heads_out = 0, head_weights = 0, averaged = 0,
-                    output = 0, table = 0, slopes = 0, scratch = 0;
+                    output = 0, table = 0, slopes = 0, scratch = 0, input_quads = 0;
     } at;
 };
 
@@ -185,6 +186,9 @@ status self_attention::plan(const forward_arguments& a, bool stage_inputs)
     sizing.weights = a.need_weights ? &weights_placeholder : nullptr;
     const std::size_t workers = thread_count();
     next_offsets.scratch = layout.add_floats(detail::attention_scratch_floats(sizing, workers));
+    // One input's row quads at a time: x (read by the Q, K and V projections), then the heads' outputs.
+    next_offsets.input_quads = layout.add_floats(std::max(detail::input_quads_floats(static_cast<std::size_t>(rows), config_.embed_dim),
+                                                          detail::input_quads_floats(static_cast<std::size_t>(rows), h * d)));
     state& st = *state_;
     if (status reserved = detail::reserve(st.memory, layout); !reserved.ok())
         return reserved;
@@ -233,9 +237,20 @@ void self_attention::run(const forward_arguments& a)
     float* k = st.memory.at<float>(st.at.k);
     float* v = st.memory.at<float>(st.at.v);
     float* heads_out = st.memory.at<float>(st.at.heads_out);
-    st.q_proj.apply(q, qw, a.query.data, config_.embed_dim, rows);
-    st.k_proj.apply(k, kvw, a.query.data, config_.embed_dim, rows);
-    st.v_proj.apply(v, kvw, a.query.data, config_.embed_dim, rows);
+    float* input_quads = st.memory.at<float>(st.at.input_quads);
+    if (detail::packs_input(rows))
+    {
+        detail::pack_input(input_quads, a.query.data, config_.embed_dim, rows, config_.embed_dim);
+        st.q_proj.apply_quads(q, qw, input_quads, rows);
+        st.k_proj.apply_quads(k, kvw, input_quads, rows);
+        st.v_proj.apply_quads(v, kvw, input_quads, rows);
+    }
+    else
+    {
+        st.q_proj.apply(q, qw, a.query.data, config_.embed_dim, rows, input_quads);
+        st.k_proj.apply(k, kvw, a.query.data, config_.embed_dim, rows, input_quads);
+        st.v_proj.apply(v, kvw, a.query.data, config_.embed_dim, rows, input_quads);
+    }
     if (config_.rotary.enabled)
     {
         const float* table = st.memory.at<float>(st.at.table);
@@ -279,7 +294,7 @@ void self_attention::run(const forward_arguments& a)
     detail::run_attention(p, st.memory.at<float>(st.at.scratch), st.workers);
     if (st.cache)
         st.cache->commit(l);
-    st.o_proj.apply(st.memory.at<float>(st.at.output), config_.embed_dim, heads_out, qw, rows);
+    st.o_proj.apply(st.memory.at<float>(st.at.output), config_.embed_dim, heads_out, qw, rows, input_quads);
     if (st.need_weights && st.average)
         detail::average_heads(st.memory.at<float>(st.at.averaged), head_weights, n, h, l * s.total_keys);
 }

@@ -44,28 +44,28 @@ const BUILD_HINT = 'build it with: cmake --build build/wasm --target mha_wasm_pr
 // at least one must match. Kernels not listed are inlined into these (as of
 // this writing; see each note) and have no function of their own:
 // row_max, scale_in_place, softcap_in_place/vector_tanh, vector_exp,
-// multiply_panel_rows, multiply_row_panels, store_panel.
+// multiply_panel_rows, multiply_row_panels, store_panel, pack_row_quads'
+// transpose, exp_minus_max_sum_quad.
 const REQUIRED = ['f32x4.mul', 'f32x4.add', 'v128.load'];
 const requiredOf = (kernel) => [...REQUIRED, ...(kernel.also ?? [])];
 const HOT_KERNELS = [
   {
-    what: 'packed matrix multiply (projections, S = Q.K^T, O += P.V; its register-blocked main loop multiply_panel_rows, multiply_row_panels and store_panel inlined)',
-    name: /^void mha::kernels::packed_matrix_multiply<xsimd::sse2>\(/,
+    what: 'packed matrix multiply, A as rows and as row quads (projections, S = Q.K^T, O += P.V; packed_matrix_multiply and quad_packed_matrix_multiply call it; its register-blocked main loop multiply_panel_rows, multiply_row_panels and store_panel inlined)',
+    name: /^void mha::kernels::detail::multiply_blocked<xsimd::sse2, (false|true)>\(/,
   },
   {
     what: 'attention score tile: S = Q.K^T through packed_matrix_multiply, softcap (vector_tanh) and masking inlined',
     name: /^mha::detail::\(anonymous namespace\)::block_scores\(/,
   },
-  // The softmax exp (exp_minus_max_sum) is inlined into both attention tasks;
-  // i32x4.shl is its 2^n, built in the exponent bits.
+  // i32x4.shl is the softmax exp's 2^n, built in the exponent bits.
   {
-    what: 'attention query-block task: load_queries, attend_block_online / attend_block_with_weights inlined, with row_max, scale_in_place, exp_minus_max_sum',
+    what: 'attention query-block task: load_queries, attend_block_online with softmax_tile_rows and exp_minus_max_sum_quad, attend_block_with_weights, row_max and scale_in_place inlined',
     name: /^mha::detail::\(anonymous namespace\)::run_query_blocks\(.*\)::\$_\d+::operator\(\)\(/,
     also: ['i32x4.shl'],
   },
   {
-    what: 'split-key (decoding) task: attend_chunk inlined, with row_max and exp_minus_max_sum',
-    name: /^mha::detail::\(anonymous namespace\)::run_split_keys\(.*\)::\$_\d+::operator\(\)\(/,
+    what: 'the softmax exp of one row (exp_minus_max_sum), out of line: the split-key (decoding) task, the weights path and partial row quads call it',
+    name: /^float mha::kernels::exp_minus_max_sum<xsimd::sse2>\(/,
     also: ['i32x4.shl'],
   },
 ];

@@ -1,5 +1,6 @@
 // exp_minus_max_sum (y = exp(x - max), returns sum y) against the double
-// reference, with large logits, -inf entries and in-place use.
+// reference, with large logits, -inf entries and in-place use; and
+// exp_minus_max_sum_quad (4 rows at once, written as a row quad) against it.
 #include "kernels/exp_minus_max_sum.hpp"
 
 #include <cmath>
@@ -165,6 +166,47 @@ TYPED_TEST(ExpMinusMaxSum, NanPropagatesToItsElementAndTheSum)
         EXPECT_TRUE(std::isnan(y[n - 1])) << describe<TypeParam>(n);
         for (std::size_t i = 0; i + 1 < n; ++i)
             EXPECT_EQ(y[i], 1.0f) << "index " << i << ", " << describe<TypeParam>(n);
+    }
+}
+
+// The 4-row pass gives, row by row, the bits and sums of exp_minus_max_sum (which
+// the tests above hold to the double reference), laid out as one row quad,
+// quad[4p + r]; with -inf entries, a row max raised above the row's own, and a
+// row of zeros minus +inf (the layer's fully masked rows), which gives zeros.
+// Rows sit 5 floats apart from their width, as a tile's rows sit in the score buffer.
+TYPED_TEST(ExpMinusMaxSum, QuadMatchesFourSingleRows)
+{
+    constexpr float infinity = std::numeric_limits<float>::infinity();
+    for (std::size_t n : test_sizes<TypeParam>())
+    {
+        const std::size_t ldx = n + 5;
+        kernel_tester tester;
+        tester.length(4 * ldx).seed(9500 + n).range(-10.0f, 10.0f);
+        std::vector<float> x = tester.uniform();
+        for (std::size_t i = 1; i < n; i += 3) // entry 0 stays finite: a row max of -inf is never passed
+            x[ldx + i] = minus_infinity;
+        std::fill(x.begin() + 3 * ldx, x.begin() + 3 * ldx + n, 0.0f);
+        const float max[4] = { kernels::row_max(TypeParam {}, x.data(), n),
+                               kernels::row_max(TypeParam {}, x.data() + ldx, n),
+                               kernels::row_max(TypeParam {}, x.data() + 2 * ldx, n) + 2.5f, infinity };
+        std::vector<float> expected(4 * n);
+        float expected_sums[4];
+        for (std::size_t r = 0; r < 4; ++r)
+            expected_sums[r] = kernels::exp_minus_max_sum(TypeParam {}, expected.data() + r * n, x.data() + r * ldx,
+                                                           max[r], n);
+        std::vector<float> quad(4 * n + 4, -1.0f);
+        float sums[4];
+        std::vector<float> scores = x; // the AVX2 fallback overwrites its input
+        kernels::exp_minus_max_sum_quad(TypeParam {}, quad.data(), scores.data(), ldx, max, n, sums);
+        for (std::size_t r = 0; r < 4; ++r)
+        {
+            EXPECT_EQ(sums[r], expected_sums[r]) << "row " << r << ", " << describe<TypeParam>(n);
+            for (std::size_t p = 0; p < n; ++p)
+                ASSERT_EQ(quad[4 * p + r], expected[r * n + p]) << "row " << r << ", step " << p << ", " << describe<TypeParam>(n);
+        }
+        EXPECT_EQ(sums[3], 0.0f);
+        for (std::size_t i = 4 * n; i < quad.size(); ++i)
+            EXPECT_EQ(quad[i], -1.0f) << "written past the quad at " << i << ", " << describe<TypeParam>(n);
     }
 }
 } // namespace mha::test

@@ -1,5 +1,6 @@
 // pack_columns / pack_rows + packed_matrix_multiply (the projections' GEMM and
-// attention's S = Q K^T and O += P V) against the double reference.
+// attention's S = Q K^T and O += P V) against the double reference, with A
+// as plain rows or as row quads (pack_row_quads + quad_packed_matrix_multiply).
 #include "kernels/packed_matrix_multiply.hpp"
 
 #include <cmath>
@@ -26,6 +27,7 @@ namespace
         std::size_t m, n, k;
         bool bias, strided, accumulate;
         packing how;
+        bool quads = false; // A as row quads
     };
 
     template <class Arch>
@@ -63,8 +65,18 @@ namespace
         std::vector<float> c = tester.matrix(s.m, s.n, ldc, c_sentinel);
         const std::vector<float> c_before = c;
         const std::size_t panel_stride = s.k * kernels::panel_width(Arch {});
-        kernels::packed_matrix_multiply(Arch {}, c.data(), ldc, a.data(), lda, packed.data(), panel_stride, bias, s.m, s.n,
-                                        s.k, s.accumulate);
+        if (s.quads)
+        {
+            std::vector<float> quads(kernels::row_quads_size(s.m, s.k), nan);
+            kernels::pack_row_quads(Arch {}, quads.data(), a.data(), lda, s.m, s.k);
+            kernels::quad_packed_matrix_multiply(Arch {}, c.data(), ldc, quads.data(), packed.data(), panel_stride, bias,
+                                                 s.m, s.n, s.k, s.accumulate);
+        }
+        else
+        {
+            kernels::packed_matrix_multiply(Arch {}, c.data(), ldc, a.data(), lda, packed.data(), panel_stride, bias, s.m,
+                                            s.n, s.k, s.accumulate);
+        }
 
         std::vector<double> expected = reference::matrix_multiply(a.data(), lda, b.data(), s.n, bias, s.m, s.n, s.k);
         // (k + 2) u (|bias| + |c_old| + sum |a b|): a k-term dot product, the
@@ -101,7 +113,7 @@ TYPED_TEST_SUITE(PackedMatrixMultiply, tested_arch_types, arch_name_generator);
 // As for matrix_multiply: m around the 4-row block; n around the 2-batch
 // panel (a partial last panel, one batch, one panel, one panel + 3, 37, and
 // 4 panels + 5, which takes the 4-panels-at-once path of rows outside a block);
-// k = 1, 7, 64. Both packings, overwrite and accumulate.
+// k = 1, 7, 64. Both packings, overwrite and accumulate, A as rows and as row quads.
 TYPED_TEST(PackedMatrixMultiply, MatchesReferenceOverShapeGrid)
 {
     constexpr std::size_t w = simd_width<TypeParam>;
@@ -113,14 +125,15 @@ TYPED_TEST(PackedMatrixMultiply, MatchesReferenceOverShapeGrid)
                     for (bool strided : { false, true })
                         for (bool accumulate : { false, true })
                             for (packing how : { packing::columns, packing::rows })
-                            {
-                                SCOPED_TRACE(::testing::Message()
-                                             << "m=" << m << " n=" << n << " k=" << k << " bias=" << bias
-                                             << " strided=" << strided << " accumulate=" << accumulate << " packing="
-                                             << (how == packing::columns ? "columns" : "rows") << " arch="
-                                             << TypeParam::name());
-                                check_packed<TypeParam>({ m, n, k, bias, strided, accumulate, how }, ++seed);
-                            }
+                                for (bool quads : { false, true })
+                                {
+                                    SCOPED_TRACE(::testing::Message()
+                                                 << "m=" << m << " n=" << n << " k=" << k << " bias=" << bias
+                                                 << " strided=" << strided << " accumulate=" << accumulate
+                                                 << " packing=" << (how == packing::columns ? "columns" : "rows")
+                                                 << " quads=" << quads << " arch=" << TypeParam::name());
+                                    check_packed<TypeParam>({ m, n, k, bias, strided, accumulate, how, quads }, ++seed);
+                                }
 }
 
 // Rows [p0, p1) of a packed B are `packed + p0 * panel_width` with the whole
@@ -142,6 +155,47 @@ TYPED_TEST(PackedMatrixMultiply, RowBlockOfPackedMatrix)
         = reference::matrix_multiply(a.data() + p0, k, source.data() + p0 * n, n, nullptr, m, n, p1 - p0);
     // k' = 6 terms of magnitude <= 1: (k' + 2) u * k'.
     EXPECT_TRUE(tester.near(TypeParam {}, "c", c.data(), expected, tolerance { 8 * 6 * float_unit_roundoff, 0.0 }));
+}
+
+// Row quads interleave 4 rows by step; a last, partial quad has zeros in the
+// lanes of the missing rows (they are multiplied, so they must be finite).
+TYPED_TEST(PackedMatrixMultiply, RowQuadsInterleaveFourRowsAndPadWithZeros)
+{
+    constexpr std::size_t m = 7, k = 9, lda = 11; // one full quad, one of 3 rows; k not a multiple of 4
+    kernel_tester tester;
+    tester.seed(12700);
+    const std::vector<float> a = tester.matrix(m, k, lda, nan);
+    std::vector<float> quads(kernels::row_quads_size(m, k), nan);
+    ASSERT_EQ(quads.size(), 8 * k);
+    kernels::pack_row_quads(TypeParam {}, quads.data(), a.data(), lda, m, k);
+    for (std::size_t i = 0; i < 8; ++i)
+        for (std::size_t p = 0; p < k; ++p)
+        {
+            const float expected = i < m ? a[i * lda + p] : 0.0f;
+            EXPECT_EQ(quads[i / 4 * 4 * k + p * 4 + i % 4], expected) << "row " << i << ", step " << p;
+        }
+}
+
+// The two layouts of A give the same sums in the same order: equal bit for bit.
+TYPED_TEST(PackedMatrixMultiply, RowQuadsGiveTheSameBitsAsRows)
+{
+    constexpr std::size_t m = 32 + 3, n = 64, k = 64; // an attention block and a key tile, plus a partial quad
+    kernel_tester tester;
+    tester.seed(12800);
+    const std::vector<float> a = tester.matrix(m, k, k, 0.0f);
+    const std::vector<float> keys = tester.matrix(n, k, k, 0.0f);
+    std::vector<float> packed(kernels::packed_size(TypeParam {}, n, k));
+    kernels::pack_columns(TypeParam {}, packed.data(), keys.data(), k, n, k);
+    std::vector<float> quads(kernels::row_quads_size(m, k));
+    kernels::pack_row_quads(TypeParam {}, quads.data(), a.data(), k, m, k);
+    const std::size_t panel_stride = k * kernels::panel_width(TypeParam {});
+    std::vector<float> by_rows(m * n), by_quads(m * n);
+    kernels::packed_matrix_multiply(TypeParam {}, by_rows.data(), n, a.data(), k, packed.data(), panel_stride, nullptr,
+                                    m, n, k);
+    kernels::quad_packed_matrix_multiply(TypeParam {}, by_quads.data(), n, quads.data(), packed.data(), panel_stride,
+                                         nullptr, m, n, k);
+    for (std::size_t i = 0; i < m * n; ++i)
+        ASSERT_EQ(by_rows[i], by_quads[i]) << "element " << i;
 }
 
 // The last panel is zero-padded, never left uninitialised (NaN there would
