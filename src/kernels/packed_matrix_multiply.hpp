@@ -273,10 +273,7 @@ namespace detail
         for (std::size_t j = 0; j < panels; ++j)
             store_panel<Arch>(c + j * 2 * width, acc0[j], acc1[j], bias ? bias + j * 2 * width : nullptr, accumulate);
     }
-} // namespace detail
 
-namespace detail
-{
     // The blocking of packed_matrix_multiply over either layout of A: plain
     // rows (quads = false; row i at a + i * lda) or row quads (row i at
     // a + (i / 4) * 4k + i % 4, advancing by 4 per step).
